@@ -1,0 +1,38 @@
+"""vsml_tf: VSML (Kirsch & Schmidhuber, NeurIPS 2021) in TensorFlow / Keras 3."""
+
+from setuptools import setup
+
+setup(
+    name="vsml-tf",
+    version="0.1.0",
+    description="Variable Shared Meta Learning (VSML): meta-learned learning algorithms "
+                "in TensorFlow / Keras 3",
+    long_description=open("README.md").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11",
+    packages=["vsml_tf", "vsml_tf.datasets", "vsml_tf.configs"],
+    package_dir={"vsml_tf.configs": "configs"},
+    install_requires=[
+        "tensorflow>=2.16",
+        "keras>=3.0",
+        "tensorflow-datasets>=4.9",
+        "absl-py",
+        "ml-collections",
+        "wandb",
+        "tensorboard",
+        "scikit-learn",
+        "matplotlib",
+        "tqdm",
+        "numpy",
+    ],
+    extras_require={
+        "test": ["pytest", "pytest-timeout"],
+        "horovod": ["horovod"],
+    },
+    entry_points={
+        "console_scripts": [
+            "vsml-train=vsml_tf.train:run",
+            "vsml-evaluate=vsml_tf.evaluate:run",
+        ],
+    },
+)

@@ -1,0 +1,67 @@
+"""Flags shared by `vsml-train` and `vsml-evaluate`, and one-line errors for bad input.
+
+    vsml-train --config=configs/NAME.py[:ARG] --workdir=DIR [--config.a.b=VALUE ...]
+
+Without --config the packaged quickstart runs; without --workdir the output goes to
+./vsml_runs/<config name>.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from absl import app, flags
+from ml_collections import config_flags
+
+from vsml_tf.config import ConfigError, validate
+
+
+def _packaged_config(name: str) -> str:
+    here = os.path.dirname(os.path.abspath(__file__))
+    for path in (os.path.join(here, "configs", name),                     # pip install
+                 os.path.join(os.path.dirname(here), "configs", name)):     # source tree
+        if os.path.exists(path):
+            return path
+    return os.path.join("configs", name)
+
+
+CONFIG = config_flags.DEFINE_config_file(
+    "config", _packaged_config("quickstart.py"),
+    "Config file (configs/*.py), optionally with ':ARG'. Override values with "
+    "--config.a.b=VALUE.", lock_config=True)
+WORKDIR = flags.DEFINE_string(
+    "workdir", None, "Directory for checkpoints, logs and evaluation outputs "
+    "(default: ./vsml_runs/<config name>).")
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Exit with a one-line error on stderr."""
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def _parse_flags(argv):
+    try:
+        return flags.FLAGS(argv)
+    except (flags.Error, KeyError, AttributeError, ValueError, TypeError) as e:
+        fail(" ".join(str(e).split()))
+
+
+def config_and_workdir():
+    """The validated config and the workdir of this invocation."""
+    config = CONFIG.value
+    try:
+        validate(config)
+    except ConfigError as e:
+        fail(str(e))
+    workdir = WORKDIR.value
+    if not workdir:
+        name = os.path.splitext(os.path.basename(config_flags.get_config_filename(
+            flags.FLAGS["config"])))[0]
+        workdir = os.path.join("vsml_runs", name)
+    return config, workdir
+
+
+def run(main) -> None:
+    app.run(main, flags_parser=_parse_flags)

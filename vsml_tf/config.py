@@ -1,0 +1,126 @@
+"""The base configuration every config file extends, and its validation.
+
+Config files (`configs/*.py`) define `get_config(arg=None)` that starts from
+`base_config()` and changes values. Keys that the base does not define are rejected with
+the closest valid names, both in files and in `--config.a.b=value` overrides.
+Defaults here are the paper's scale; `configs/quickstart.py` shrinks them for a laptop.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import ml_collections
+
+
+def base_config() -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict()
+    c.seed = 0
+    c.learner = "vsml"
+
+    c.model = ml_collections.ConfigDict(dict(
+        layers="dense",            # comma-separated: dense, dense32, conv8s2, conv8k5s2
+        state_size=16,             # S: LSTM state per connection
+        msg_size=8,                # M: forward / backward message size
+        num_micro_ticks=2,
+        output_idx=1,              # forward-message channel read as the prediction
+        feed_label=True,
+        backward_pass=False,
+        separate_backward_rnn=False,
+        layerwise_rnns=False,
+        layer_norm=False,
+        init_rand_proportion=0.5,
+    ))
+
+    c.data = ml_collections.ConfigDict(dict(
+        dataset="digits",          # meta-training dataset (see vsml_tf.datasets)
+        batch_size=1,              # examples per step inside an episode
+    ))
+
+    c.training = ml_collections.ConfigDict(dict(
+        algorithm="es",            # 'es' or 'gradient'
+        num_iterations=10_001,
+        episode_length=500,
+        loss_type="mean",          # 'mean' over all steps or 'last' step only
+        jit_compile=True,
+        remat=False,               # recompute activations when backpropagating episodes
+    ))
+
+    c.es = ml_collections.ConfigDict(dict(
+        population_size=1024,      # antithetic pairs (2x members)
+        sigma=0.05,
+        learning_rate=0.025,
+        fitness_shaping="none",    # 'none' or 'centered_rank'
+        weight_decay=0.0,
+        clip_norm=0.0,             # 0 disables
+    ))
+
+    c.gradient = ml_collections.ConfigDict(dict(
+        meta_batch_size=128,
+        learning_rate=1e-3,
+        clip_norm=25.0,
+    ))
+
+    c.evaluation = ml_collections.ConfigDict(dict(
+        datasets="digits",         # comma-separated datasets to meta-test on
+        episode_length=2000,
+        num_episodes=32,           # final meta-test (vsml-evaluate)
+        every=100,                 # during training; 0 disables
+        num_episodes_during_training=8,
+        chunk=16,                  # episodes per compiled call
+    ))
+
+    c.logging = ml_collections.ConfigDict(dict(
+        summary_every=100,
+        progress_bar=True,
+        tensorboard=True,
+        wandb=ml_collections.ConfigDict(dict(
+            enabled=True,
+            mode="offline",        # WANDB_MODE in the environment wins
+            project="vsml_tf",
+            entity="",
+            tags="",               # comma-separated
+        )),
+    ))
+
+    c.checkpoint = ml_collections.ConfigDict(dict(
+        every=500,
+        max_to_keep=3,
+    ))
+    return c
+
+
+def _keys(config, prefix: str = "") -> set[str]:
+    keys = set()
+    for key, value in config.items():
+        path = f"{prefix}{key}"
+        keys.add(path)
+        if isinstance(value, (ml_collections.ConfigDict, dict)):
+            keys |= _keys(value, path + ".")
+    return keys
+
+
+class ConfigError(ValueError):
+    """A config names a key the base config does not define, or a bad value."""
+
+
+def suggest(key: str, valid) -> str:
+    close = difflib.get_close_matches(key, sorted(valid), n=3, cutoff=0.6)
+    return f"did you mean {', '.join(close)}?" if close else "see vsml_tf/config.py"
+
+
+def validate(config: ml_collections.ConfigDict) -> None:
+    """Raise ConfigError naming the first unknown key and the closest valid ones."""
+    valid = _keys(base_config())
+    for key in sorted(_keys(config) - valid):
+        raise ConfigError(f"Unknown config key '{key}': {suggest(key, valid)}")
+    algorithm = config.training.algorithm
+    if algorithm not in ("es", "gradient"):
+        raise ConfigError(f"training.algorithm={algorithm!r}: use 'es' or 'gradient'.")
+
+
+def split_list(value) -> list[str]:
+    """'a,b' or ('a', 'b') -> ['a', 'b']."""
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return list(value)

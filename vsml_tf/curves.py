@@ -1,0 +1,106 @@
+"""Learning curves of meta-test episodes: CSV rows, a plot and a summary table.
+
+`curves.csv` has one row per (learner, dataset, episode, step) with columns
+learner, dataset, episode, step, loss, accuracy -- the raw material of the paper's
+learning-curve figures.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections import defaultdict
+
+import numpy as np
+
+COLUMNS = ("learner", "dataset", "episode", "step", "loss", "accuracy")
+
+
+def write_csv(path: str, results: list[dict]) -> None:
+    """results: dicts with learner, dataset, loss [episodes, T], accuracy [episodes, T]."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(COLUMNS)
+        for r in results:
+            episodes, steps = r["accuracy"].shape
+            for e in range(episodes):
+                for t in range(steps):
+                    writer.writerow((r["learner"], r["dataset"], e, t,
+                                     f"{r['loss'][e, t]:.6g}", f"{r['accuracy'][e, t]:.6g}"))
+    os.replace(tmp, path)
+
+
+def read_csv(path: str) -> list[dict]:
+    """Inverse of `write_csv`."""
+    rows = defaultdict(dict)
+    with open(path) as f:
+        for row in csv.DictReader(f):
+            key = (row["learner"], row["dataset"])
+            rows[key][(int(row["episode"]), int(row["step"]))] = (float(row["loss"]),
+                                                                 float(row["accuracy"]))
+    results = []
+    for (learner, dataset), cells in rows.items():
+        episodes = 1 + max(e for e, _ in cells)
+        steps = 1 + max(t for _, t in cells)
+        loss = np.zeros((episodes, steps))
+        acc = np.zeros((episodes, steps))
+        for (e, t), (l, a) in cells.items():
+            loss[e, t], acc[e, t] = l, a
+        results.append(dict(learner=learner, dataset=dataset, loss=loss, accuracy=acc))
+    return results
+
+
+def plot(path: str, results: list[dict], smooth: int = 10) -> None:
+    """Accuracy vs online step: mean over episodes with a +-1 std band per curve."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    learners = {r["learner"] for r in results}
+    for r in results:
+        acc = r["accuracy"]
+        if smooth > 1 and acc.shape[1] > smooth:  # moving average over steps
+            kernel = np.ones(smooth) / smooth
+            acc = np.stack([np.convolve(a, kernel, mode="valid") for a in acc])
+        steps = np.arange(acc.shape[1]) + (smooth - 1 if acc.shape[1] != r["accuracy"].shape[1]
+                                           else 0)
+        mean, std = acc.mean(0), acc.std(0)
+        label = r["dataset"] if len(learners) == 1 else f"{r['learner']} / {r['dataset']}"
+        ax.plot(steps, mean, label=label)
+        ax.fill_between(steps, mean - std, mean + std, alpha=0.2)
+    ax.set_xlabel("online step (examples seen)")
+    ax.set_ylabel(f"accuracy (moving average over {smooth} steps)")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    ax.set_title("Meta-test learning curves")
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def windows(steps: int) -> list[tuple[int, int]]:
+    """Step windows reported in the summary: the first 50, 300-399, and the last 100."""
+    out = [(0, min(50, steps))]
+    if steps >= 400:
+        out.append((300, 400))
+    if steps > 100 and (steps - 100, steps) not in out:
+        out.append((steps - 100, steps))
+    return out
+
+
+def summary_table(results: list[dict]) -> str:
+    lines = []
+    header = f"{'learner':<12} {'dataset':<16} {'episodes':>8}  accuracy by online steps"
+    lines.append(header)
+    lines.append("-" * len(header))
+    for r in results:
+        acc = r["accuracy"]
+        cells = "  ".join(f"[{a}:{b}] {acc[:, a:b].mean():.3f}" for a, b in windows(acc.shape[1]))
+        lines.append(f"{r['learner']:<12} {r['dataset']:<16} {acc.shape[0]:>8}  {cells}")
+    return "\n".join(lines)

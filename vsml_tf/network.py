@@ -1,0 +1,262 @@
+"""The VSML learner: a stack of VSML layers that learns inside its own LSTM states.
+
+An episode is a sequence of examples (x_t, y_t). At every step the network first predicts
+y_t from x_t, then receives the error e_t = softmax(y_hat_t) - y_t (and, if `feed_label`,
+y_t) at its outputs -- "predict, then receive feedback". No gradient is ever taken inside
+an episode: learning is the sub-RNNs updating their states.
+
+`VSMLNetwork.unroll` is the functional core used by meta-training: it takes the
+meta-parameters with a leading member axis, so that an ES population (each member with its
+own perturbed parameters) or a meta-batch runs as one batched computation.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Sequence
+
+import keras
+import numpy as np
+from keras import ops
+
+from vsml_tf.layers import VSMLConv2D, VSMLDense
+from vsml_tf.scan import scan
+from vsml_tf.sub_rnn import SubRNN
+
+TANH_BOUND = 100.0
+
+
+_LAYER_PATTERN = re.compile(r"^(dense)(\d*)$|^conv(\d+)(?:k(\d+))?(?:s(\d+))?$")
+
+
+def parse_layers(spec: str) -> list[dict]:
+    """'conv8s2,dense32,dense' -> layer dicts. dense[UNITS] (no units: as many as the
+    dataset has classes), conv FILTERS [k KERNEL] [s STRIDE]."""
+    layers = []
+    for item in [s.strip() for s in spec.split(",") if s.strip()]:
+        match = _LAYER_PATTERN.match(item)
+        if not match:
+            raise ValueError(f"Cannot parse layer {item!r} in model.layers={spec!r}; use "
+                             f"e.g. 'dense', 'dense32' or 'conv8s2' (conv FILTERS k KERNEL "
+                             f"s STRIDE), comma-separated.")
+        if match.group(1):
+            layers.append({"type": "dense", "units": int(match.group(2)) if match.group(2)
+                           else None})
+        else:
+            layers.append({"type": "conv", "filters": int(match.group(3)),
+                           "kernel_size": int(match.group(4) or 3),
+                           "strides": int(match.group(5) or 1)})
+    return layers
+
+
+def layers_from_spec(spec) -> list[keras.layers.Layer]:
+    """Layers from a spec string (see `parse_layers`) or a list of dicts. The last layer
+    must be dense: the classifier."""
+    if isinstance(spec, str):
+        spec = parse_layers(spec)
+    layers = []
+    for i, layer in enumerate(spec):
+        layer = dict(layer)
+        kind = layer.pop("type", "dense")
+        if kind == "dense":
+            layers.append(VSMLDense(units=layer.pop("units", None), name=f"dense_{i}"))
+        elif kind == "conv":
+            layers.append(VSMLConv2D(filters=layer.pop("filters", 8),
+                                     kernel_size=layer.pop("kernel_size", 3),
+                                     strides=layer.pop("strides", 1), name=f"conv_{i}"))
+        else:
+            raise ValueError(f"Unknown layer type {kind!r} in model.layers; use 'dense' or "
+                             f"'conv'.")
+        if layer:
+            raise ValueError(f"Unknown keys {sorted(layer)} for a {kind!r} layer in "
+                             f"model.layers.")
+    if not layers or not isinstance(layers[-1], VSMLDense):
+        raise ValueError("model.layers must end with a dense layer (the classifier).")
+    if layers[-1].units is not None:
+        raise ValueError("The last dense layer's units are the number of classes; write "
+                         "'dense' without a size.")
+    return layers
+
+
+class VSMLNetwork(keras.Model):
+    """Maps an episode (xs, one-hot ys) to per-step logits; see module docstring."""
+
+    def __init__(self, layers="dense", state_size: int = 16,
+                 msg_size: int = 8, num_micro_ticks: int = 2, output_idx: int = 1,
+                 feed_label: bool = True, backward_pass: bool = False,
+                 separate_backward_rnn: bool = False, layerwise_rnns: bool = False,
+                 layer_norm: bool = False, init_rand_proportion: float = 0.5, **kwargs):
+        super().__init__(**kwargs)
+        self.vsml_layers = layers_from_spec(layers)
+        self.state_size = state_size
+        self.msg_size = msg_size
+        self.num_micro_ticks = num_micro_ticks
+        self.output_idx = output_idx
+        self.feed_label = feed_label
+        self.backward_pass = backward_pass
+        self.layer_norm = layer_norm
+        self.init_rand_proportion = init_rand_proportion
+        if msg_size < 2 or output_idx >= msg_size:
+            raise ValueError(f"msg_size={msg_size} must be >= 2 and > output_idx={output_idx}.")
+
+        def make_rnns(prefix: str) -> list[SubRNN]:
+            count = len(self.vsml_layers) if layerwise_rnns else 1
+            rnns = [SubRNN(state_size, msg_size, layer_norm,
+                           name=f"{prefix}_{i}" if layerwise_rnns else prefix)
+                    for i in range(count)]
+            return rnns * (1 if layerwise_rnns else len(self.vsml_layers))
+
+        self.forward_rnns = make_rnns("sub_rnn")
+        self.backward_rnns = (make_rnns("backward_sub_rnn")
+                              if backward_pass and separate_backward_rnn else self.forward_rnns)
+        self.sub_rnns = list({id(r): r for r in self.forward_rnns + self.backward_rnns}.values())
+        self.built = True  # all weights exist now: they do not depend on input shapes
+
+    # -- meta-parameters ------------------------------------------------------------------
+
+    def meta_params(self, members: int = 1) -> dict:
+        """{sub_rnn name: {param name: tensor [members, ...]}} from this model's weights."""
+        return {r.name: r.params(members) for r in self.sub_rnns}
+
+    # -- shapes and initial state ---------------------------------------------------------
+
+    def shapes(self, input_shape: tuple, num_classes: int) -> list[tuple[tuple, tuple]]:
+        """(input shape, output shape) of every layer; dense layers flatten their input."""
+        shapes, in_shape = [], tuple(input_shape)
+        for layer in self.vsml_layers:
+            if isinstance(layer, VSMLDense):
+                in_shape = (int(np.prod(in_shape)),)
+            out_shape = layer.output_shape_for(in_shape, num_classes)
+            shapes.append((in_shape, out_shape))
+            in_shape = out_shape
+        return shapes
+
+    def initial_state(self, sample_truncated_normal: Callable, input_shape: tuple,
+                      num_classes: int, batch_size: int):
+        """Initial (h, c) of every layer: h = 0; the first `init_rand_proportion` of c's
+        channels truncated normal with std 1/sqrt(fan-in), the rest 0.
+
+        `sample_truncated_normal(shape)` returns a standard truncated normal sample of
+        shape [members, *shape] -- the caller owns the randomness (per member seeds)."""
+        shapes = self.shapes(input_shape, num_classes)
+        n_rand = int(self.state_size * self.init_rand_proportion)
+        state = []
+        for layer, (in_shape, _) in zip(self.vsml_layers, shapes):
+            conn = layer.connection_shape(in_shape, num_classes)
+            rand = sample_truncated_normal(conn + (n_rand,)) * layer.init_std(in_shape)
+            members = ops.shape(rand)[0]
+            c = ops.concatenate(
+                [rand, ops.zeros((members,) + conn + (self.state_size - n_rand,), rand.dtype)],
+                axis=-1)
+            c = ops.broadcast_to(ops.expand_dims(c, 1), (members, batch_size) + conn +
+                                 (self.state_size,))
+            state.append((ops.zeros_like(c), c))
+        return state
+
+    # -- the episode ----------------------------------------------------------------------
+
+    def _message(self, values):
+        """Scalars [..., d] -> messages [..., d, M] with the value in channel 0."""
+        values = ops.expand_dims(values, -1)
+        pad = [(0, 0)] * (len(values.shape) - 1) + [(0, self.msg_size - 1)]
+        return ops.pad(values, pad)
+
+    def _feedback(self, error, labels):
+        """Backward message into the last layer: error in channel 0, label in channel 1."""
+        fb = ops.stack([error, labels if self.feed_label else ops.zeros_like(labels)], -1)
+        pad = [(0, 0)] * (len(error.shape)) + [(0, self.msg_size - 2)]
+        return ops.pad(fb, pad)
+
+    def _merge_batch(self, state):
+        """Share the first half of every state's channels across the episode's batch."""
+        half = self.state_size // 2
+
+        def merge(s):
+            shared = ops.mean(s[..., :half], axis=1, keepdims=True)
+            return ops.concatenate([ops.broadcast_to(shared, ops.shape(s[..., :half])),
+                                    s[..., half:]], axis=-1)
+        return [(merge(h), merge(c)) for h, c in state]
+
+    def step(self, params: dict, carry, x, y):
+        """One "predict, then receive feedback" step. Returns (carry, logits [p, n, C])."""
+        state, bwd_msgs, feedback = carry
+        shapes = self.shapes(tuple(x.shape[2:]), y.shape[-1])
+        members, batch = x.shape[0], x.shape[1]
+        last = len(self.vsml_layers) - 1
+        state, bwd_msgs = list(state), list(bwd_msgs)
+
+        def as_input_of(msg, i):
+            return ops.reshape(msg, (members, batch) + shapes[i][0] + (self.msg_size,))
+
+        fwd = self._message(x)
+        fwd_inputs = []
+        for i, layer in enumerate(self.vsml_layers):
+            fwd = as_input_of(fwd, i)
+            fwd_inputs.append(fwd)
+            bwd = feedback if i == last else bwd_msgs[i]
+            rnn = self.forward_rnns[i]
+            state[i], fwd, bwd_out = layer.tick(params[rnn.name], state[i], fwd, bwd,
+                                                self.num_micro_ticks, self.layer_norm)
+            if i > 0:  # reaches the previous layer at the next step
+                bwd_msgs[i - 1] = ops.reshape(bwd_out, ops.shape(bwd_msgs[i - 1]))
+        logits = fwd[..., self.output_idx]
+        logits = TANH_BOUND * ops.tanh(logits / TANH_BOUND)
+        error = ops.softmax(logits, axis=-1) - y
+        feedback = self._feedback(error, y)
+
+        if self.backward_pass:  # sweep the new error back through all layers now
+            bwd = feedback
+            for i in reversed(range(len(self.vsml_layers))):
+                rnn = self.backward_rnns[i]
+                state[i], _, bwd = self.vsml_layers[i].tick(
+                    params[rnn.name], state[i], fwd_inputs[i], bwd, self.num_micro_ticks,
+                    self.layer_norm)
+                if i > 0:
+                    bwd = ops.reshape(bwd, ops.shape(bwd_msgs[i - 1]))
+                    bwd_msgs[i - 1] = bwd
+            feedback = ops.zeros_like(feedback)
+
+        if batch > 1:
+            state = self._merge_batch(state)
+        return (state, bwd_msgs, feedback), logits
+
+    def initial_carry(self, state, input_shape: tuple, num_classes: int):
+        shapes = self.shapes(input_shape, num_classes)
+        h = state[0][0]
+        members, batch = h.shape[0], h.shape[1]
+        bwd_msgs = [ops.zeros((members, batch) + s + (self.msg_size,), h.dtype)
+                    for _, s in shapes[:-1]]
+        feedback = ops.zeros((members, batch, num_classes, self.msg_size), h.dtype)
+        return state, bwd_msgs, feedback
+
+    def unroll(self, params: dict, xs, ys, state, remat: bool = False):
+        """Run whole episodes. xs: [T, p, n, *input_shape], ys: one-hot [T, p, n, C],
+        `state` from `initial_state`. Returns logits [T, p, n, C]. `remat` trades compute
+        for memory when backpropagating through long episodes."""
+        input_shape, num_classes = tuple(xs.shape[3:]), ys.shape[-1]
+        carry = self.initial_carry(state, input_shape, num_classes)
+
+        def body(carry, xy):
+            return self.step(params, carry, *xy)
+
+        _, logits = scan(body, carry, (xs, ys), y_like=ys[0], remat=remat)
+        return logits
+
+    def call(self, inputs, seed=None):
+        """Keras entry point with this model's own weights.
+
+        inputs: (xs [episodes, T, n, *input_shape], one-hot ys [episodes, T, n, C]).
+        Returns logits [episodes, T, n, C]; each episode draws its own initial state.
+        """
+        xs, ys = inputs
+        episodes = xs.shape[0]
+        seed = seed if seed is not None else keras.random.SeedGenerator(0)
+
+        def sample(shape):
+            return keras.random.truncated_normal((episodes,) + tuple(shape), seed=seed)
+
+        xs_t = ops.moveaxis(xs, 1, 0)
+        ys_t = ops.moveaxis(ys, 1, 0)
+        state = self.initial_state(sample, tuple(xs.shape[3:]), ys.shape[-1], xs.shape[2])
+        logits = self.unroll(self.meta_params(episodes), xs_t, ys_t, state)
+        return ops.moveaxis(logits, 0, 1)

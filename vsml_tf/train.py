@@ -1,0 +1,121 @@
+"""Meta-train a learner, then meta-test it.
+
+    vsml-train --config=configs/NAME.py --workdir=DIR [--config.a.b=VALUE ...]
+
+Re-running the same command resumes from DIR/checkpoints. SIGTERM or SIGINT finishes the
+current iteration, saves a checkpoint and exits 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+from absl import logging
+
+from vsml_tf import checkpoints, cli, evaluate, experiment
+from vsml_tf.config import split_list
+from vsml_tf.writers import MetricWriter
+
+
+class StopRequest:
+    """Turns SIGTERM / SIGINT into a flag checked between iterations."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        logging.warning("Received signal %d: stopping after this iteration.", signum)
+        self.requested = True
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def write_config(config, workdir: str) -> None:
+    path = os.path.join(workdir, "config.json")
+    with open(path + ".tmp", "w") as f:
+        json.dump(config.to_dict(), f, indent=2, sort_keys=True, default=str)
+    os.replace(path + ".tmp", path)
+
+
+def _progress(config, initial: int, total: int):
+    from tqdm import tqdm
+
+    return tqdm(initial=initial, total=total, disable=not config.logging.progress_bar,
+                desc="meta-training", unit="it", dynamic_ncols=True)
+
+
+def train(config, workdir: str):
+    """Meta-train until config.training.num_iterations; returns (trainer, stopped_early)."""
+    os.makedirs(workdir, exist_ok=True)
+    write_config(config, workdir)
+    trainer = experiment.build_trainer(config)
+    manager = checkpoints.manager(trainer.checkpoint_items(), workdir,
+                                  config.checkpoint.max_to_keep)
+    if manager.restore_or_initialize():
+        logging.info("Resumed from %s at iteration %d", manager.latest_checkpoint,
+                     int(trainer.iteration.numpy()))
+    writer = MetricWriter(config, workdir)
+    ev = config.evaluation
+    eval_sampler = None
+    if ev.every:
+        eval_sampler = experiment.sampler(config, trainer.runner.network,
+                                          split_list(ev.datasets)[0], "test", ev.episode_length)
+
+    total = config.training.num_iterations
+    iteration = int(trainer.iteration.numpy())
+    with StopRequest() as stop, _progress(config, iteration, total) as bar:
+        started, done_here = time.time(), 0
+        while iteration < total and not stop.requested:
+            metrics = trainer.step()
+            index, iteration = iteration, iteration + 1  # index of the iteration just run
+            done_here += 1
+            bar.update(1)
+            bar.set_postfix(meta_loss=f"{metrics['meta_loss']:.4f}")
+            if index % config.logging.summary_every == 0:
+                metrics["iterations_per_second"] = done_here / (time.time() - started)
+                writer.write(index, metrics)
+            if eval_sampler is not None and index % ev.every == 0:
+                _, acc = trainer.meta_test(eval_sampler, ev.num_episodes_during_training,
+                                           chunk=ev.chunk)
+                writer.write(index, {f"eval/accuracy_{a}_{b}": float(acc[:, a:b].mean())
+                                     for a, b in evaluate.curves.windows(acc.shape[1])})
+            if iteration % config.checkpoint.every == 0:
+                manager.save(checkpoint_number=iteration)
+        if manager.latest_checkpoint is None or not manager.latest_checkpoint.endswith(
+                f"-{iteration}"):
+            manager.save(checkpoint_number=iteration)
+    writer.close()
+    if stop.requested:
+        logging.warning("Stopped at iteration %d; checkpoint saved. Re-run the same "
+                        "command to resume.", iteration)
+    return trainer, stop.requested
+
+
+def main(argv):
+    del argv
+    config, workdir = cli.config_and_workdir()
+    try:
+        trainer, stopped = train(config, workdir)
+    except (FileNotFoundError, ValueError) as e:
+        cli.fail(str(e))
+    if not stopped:
+        evaluate.evaluate(config, workdir, trainer)
+
+
+def run():
+    cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

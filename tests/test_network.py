@@ -1,0 +1,194 @@
+"""VSML layer and episode math against the naive NumPy reference."""
+
+import numpy as np
+import pytest
+from keras import ops
+
+import numpy_reference as ref
+from vsml_tf.layers import VSMLConv2D, VSMLDense, conv_window_indices
+from vsml_tf.meta_params import ParamLayout
+from vsml_tf.network import VSMLNetwork, parse_layers
+
+ATOL = RTOL = 1e-5
+S, M = 16, 8
+
+
+def random_params(network, members, rng, scale=0.5):
+    """Distinct random meta-parameters per member: {group: {name: [members, ...]}}."""
+    layout = ParamLayout(network)
+    theta = rng.normal(size=(members, layout.size)).astype(np.float32) * scale
+    return layout.unflatten(ops.convert_to_tensor(theta)), theta, layout
+
+
+def numpy_params(params, member):
+    return {g: {k: np.asarray(v[member], np.float64) for k, v in d.items()}
+            for g, d in params.items()}
+
+
+def random_state(rng, shape):
+    return (rng.normal(size=shape) * 0.5, rng.normal(size=shape) * 0.5)
+
+
+@pytest.mark.parametrize("layer_norm", [False, True])
+def test_dense_tick_matches_reference(layer_norm):
+    rng = np.random.default_rng(0)
+    net = VSMLNetwork(layer_norm=layer_norm)
+    params, _, _ = random_params(net, 2, rng)
+    A, B, n = 5, 3, 2
+    h, c = random_state(rng, (2, n, A, B, S))
+    fwd = rng.normal(size=(2, n, A, M))
+    bwd = rng.normal(size=(2, n, B, M))
+    f32 = lambda x: ops.convert_to_tensor(np.asarray(x, np.float32))
+    (h2, c2), fwd_out, bwd_out = VSMLDense().tick(
+        params["sub_rnn"], (f32(h), f32(c)), f32(fwd), f32(bwd), 2, layer_norm)
+    for p in range(2):
+        for e in range(n):
+            rh, rc, rf, rb = ref.dense_tick(numpy_params(params, p)["sub_rnn"], h[p, e],
+                                            c[p, e], fwd[p, e], bwd[p, e], 2, layer_norm)
+            np.testing.assert_allclose(np.asarray(h2)[p, e], rh, rtol=RTOL, atol=ATOL)
+            np.testing.assert_allclose(np.asarray(c2)[p, e], rc, rtol=RTOL, atol=ATOL)
+            np.testing.assert_allclose(np.asarray(fwd_out)[p, e], rf, rtol=RTOL, atol=ATOL)
+            np.testing.assert_allclose(np.asarray(bwd_out)[p, e], rb, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("size,stride,kernel,layer_norm",
+                         [((5, 5), 2, 3, False), ((4, 3), 1, 3, False), ((6, 5), 2, 3, True),
+                          ((5, 4), 3, 5, False)])
+def test_conv_tick_matches_reference(size, stride, kernel, layer_norm):
+    rng = np.random.default_rng(1)
+    net = VSMLNetwork(layer_norm=layer_norm)
+    params, _, _ = random_params(net, 2, rng)
+    (H, W), Ci, Co, n = size, 2, 3, 1
+    Ho, Wo = -(-H // stride), -(-W // stride)
+    h, c = random_state(rng, (2, n, kernel * kernel, Ci, Co, S))
+    fwd = rng.normal(size=(2, n, H, W, Ci, M))
+    bwd = rng.normal(size=(2, n, Ho, Wo, Co, M))
+    f32 = lambda x: ops.convert_to_tensor(np.asarray(x, np.float32))
+    layer = VSMLConv2D(Co, kernel, stride)
+    assert layer.output_shape_for((H, W, Ci), 10) == (Ho, Wo, Co)
+    (h2, c2), fwd_out, bwd_out = layer.tick(params["sub_rnn"], (f32(h), f32(c)), f32(fwd),
+                                            f32(bwd), 2, layer_norm)
+    for p in range(2):
+        rh, rc, rf, rb = ref.conv_tick(numpy_params(params, p)["sub_rnn"], h[p, 0], c[p, 0],
+                                       fwd[p, 0], bwd[p, 0], kernel, stride, 2, layer_norm)
+        np.testing.assert_allclose(np.asarray(h2)[p, 0], rh, rtol=RTOL, atol=ATOL)
+        np.testing.assert_allclose(np.asarray(c2)[p, 0], rc, rtol=RTOL, atol=ATOL)
+        np.testing.assert_allclose(np.asarray(fwd_out)[p, 0], rf, rtol=RTOL, atol=ATOL)
+        np.testing.assert_allclose(np.asarray(bwd_out)[p, 0], rb, rtol=RTOL, atol=ATOL)
+
+
+def test_conv_windows_are_centered():
+    index = conv_window_indices(4, 4, 3, 2)
+    assert index.shape == (4, 9)
+    # Output (0, 0) is centered on input (0, 0): its top-left neighbours are padding (16).
+    assert list(index[0]) == [16, 16, 16, 16, 0, 1, 16, 4, 5]
+    # Output (1, 1) is centered on input (2, 2).
+    assert list(index[3]) == [5, 6, 7, 9, 10, 11, 13, 14, 15]
+
+
+EPISODE_CASES = {
+    "dense": dict(layers="dense", input_shape=(6,)),
+    "dense_no_label": dict(layers="dense", input_shape=(6,), feed_label=False),
+    "batch_merge": dict(layers="dense", input_shape=(6,), batch=3),
+    "deep_backward_pass": dict(layers="dense4,dense", input_shape=(5,), backward_pass=True),
+    "deep_separate_backward": dict(layers="dense4,dense", input_shape=(5,), backward_pass=True,
+                                   separate_backward_rnn=True, layerwise_rnns=True),
+    "layerwise_layer_norm": dict(layers="dense3,dense", input_shape=(4,), layerwise_rnns=True,
+                                 layer_norm=True, batch=2),
+    "conv": dict(layers="conv2s2,dense", input_shape=(4, 5, 1), batch=2),
+    "conv_backward_pass": dict(layers="conv2s2,conv2s1,dense", input_shape=(5, 4, 2),
+                               backward_pass=True),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EPISODE_CASES))
+def test_episode_matches_reference(case):
+    opts = dict(EPISODE_CASES[case])
+    input_shape, batch = opts.pop("input_shape"), opts.pop("batch", 1)
+    rng = np.random.default_rng(2)
+    net = VSMLNetwork(**opts)
+    members, T, C = 2, 4, 3
+    params, _, _ = random_params(net, members, rng)
+    xs = rng.normal(size=(T, members, batch) + input_shape)
+    ys = np.eye(C)[rng.integers(0, C, size=(T, members, batch))]
+    # Initial state: random h and c, identical over the batch (as at an episode start).
+    shapes = net.shapes(input_shape, C)
+    state = []
+    for layer, (in_shape, _) in zip(net.vsml_layers, shapes):
+        conn = layer.connection_shape(in_shape, C)
+        state.append(random_state(rng, (members,) + conn + (S,)))
+    f32 = lambda x: ops.convert_to_tensor(np.asarray(x, np.float32))
+    tf_state = [(f32(np.broadcast_to(h[:, None], (members, batch) + h.shape[1:])),
+                 f32(np.broadcast_to(c[:, None], (members, batch) + c.shape[1:])))
+                for h, c in state]
+    logits = np.asarray(net.unroll(params, f32(xs), f32(ys), tf_state))
+    assert logits.shape == (T, members, batch, C)
+
+    spec = [("dense", l.get("units")) if l["type"] == "dense"
+            else ("conv", l["kernel_size"], l["strides"], l["filters"])
+            for l in parse_layers(opts["layers"])]
+    for p in range(members):
+        np_params = numpy_params(params, p)
+        fwd_params = [np_params[r.name] for r in net.forward_rnns]
+        bwd_params = [np_params[r.name] for r in net.backward_rnns]
+        expected = ref.episode(
+            spec, fwd_params, bwd_params, xs[:, p], ys[:, p],
+            [(h[p], c[p]) for h, c in state], feed_label=opts.get("feed_label", True),
+            backward_pass=opts.get("backward_pass", False),
+            layer_norm=opts.get("layer_norm", False))
+        np.testing.assert_allclose(logits[:, p], expected, rtol=1e-4, atol=1e-5)
+
+
+def test_feedback_arrives_one_step_late():
+    """The prediction at step t depends on labels < t only."""
+    rng = np.random.default_rng(3)
+    net = VSMLNetwork()
+    params, _, _ = random_params(net, 1, rng)
+    T, C = 5, 4
+    xs = rng.normal(size=(T, 1, 1, 6)).astype(np.float32)
+    ys = np.eye(C, dtype=np.float32)[rng.integers(0, C, size=(T, 1, 1))]
+    state = net.initial_state(lambda shape: ops.ones((1,) + tuple(shape)) * 0.3, (6,), C, 1)
+    base = np.asarray(net.unroll(params, xs, ys, state))
+    changed = ys.copy()
+    changed[2] = np.roll(changed[2], 1, axis=-1)
+    other = np.asarray(net.unroll(params, xs, changed, state))
+    np.testing.assert_array_equal(base[:3], other[:3])
+    assert np.abs(base[3:] - other[3:]).max() > 1e-6
+
+
+def test_initial_state_statistics():
+    net = VSMLNetwork(layers="dense7,dense")
+    rng = np.random.default_rng(4)
+    sample = lambda shape: ops.convert_to_tensor(
+        np.clip(rng.normal(size=(3,) + tuple(shape)), -2, 2).astype(np.float32))
+    state = net.initial_state(sample, (400,), 10, 2)
+    (h0, c0), (h1, c1) = [(np.asarray(h), np.asarray(c)) for h, c in state]
+    assert h0.shape == c0.shape == (3, 2, 400, 7, S) and c1.shape == (3, 2, 7, 10, S)
+    assert not h0.any() and not h1.any()
+    assert not c0[..., S // 2:].any()
+    np.testing.assert_array_equal(c0[:, 0], c0[:, 1])  # same for every example
+    assert abs(c0[..., :S // 2].std() - np.std(np.clip(rng.normal(size=10 ** 6), -2, 2))
+               / 20.0) < 2e-3  # std 1 / sqrt(400)
+
+
+def test_keras_call_uses_own_weights():
+    rng = np.random.default_rng(5)
+    net = VSMLNetwork()
+    layout = ParamLayout(net)
+    theta = rng.normal(size=layout.size).astype(np.float32)
+    layout.assign_to_network(theta)
+    np.testing.assert_array_equal(layout.from_network(), theta)
+    xs = rng.normal(size=(2, 4, 1, 6)).astype(np.float32)
+    ys = np.eye(3, dtype=np.float32)[rng.integers(0, 3, size=(2, 4, 1))]
+    logits = net((xs, ys))
+    assert tuple(logits.shape) == (2, 4, 1, 3)
+    assert layout.size == 2384  # (2M + S) * 4S + 4S + 2 * (S * M + M)
+
+
+def test_layer_spec_errors():
+    with pytest.raises(ValueError, match="Cannot parse layer 'dens'"):
+        VSMLNetwork(layers="dens")
+    with pytest.raises(ValueError, match="must end with a dense layer"):
+        VSMLNetwork(layers="dense4,conv8")
+    with pytest.raises(ValueError, match="number of classes"):
+        VSMLNetwork(layers="dense10")

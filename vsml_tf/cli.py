@@ -14,7 +14,7 @@ import sys
 from absl import app, flags
 from ml_collections import config_flags
 
-from vsml_tf.config import ConfigError, validate
+from vsml_tf.config import ConfigError, check_override, validate
 
 
 def _packaged_config(name: str) -> str:
@@ -42,6 +42,12 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def _parse_flags(argv):
+    for arg in argv[1:]:
+        if arg.startswith("--config."):
+            try:
+                check_override(arg[len("--config."):].split("=", 1)[0])
+            except ConfigError as e:
+                fail(str(e))
     try:
         return flags.FLAGS(argv)
     except (flags.Error, KeyError, AttributeError, ValueError, TypeError) as e:
@@ -50,11 +56,13 @@ def _parse_flags(argv):
 
 def config_and_workdir():
     """The validated config and the workdir of this invocation."""
-    config = CONFIG.value
     try:
+        config = CONFIG.value
         validate(config)
     except ConfigError as e:
         fail(str(e))
+    except Exception as e:  # a config file that is missing or raises
+        fail(f"cannot load --config: {' '.join(str(e).split())}")
     workdir = WORKDIR.value
     if not workdir:
         name = os.path.splitext(os.path.basename(config_flags.get_config_filename(

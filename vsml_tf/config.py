@@ -105,8 +105,21 @@ class ConfigError(ValueError):
 
 
 def suggest(key: str, valid) -> str:
-    close = difflib.get_close_matches(key, sorted(valid), n=3, cutoff=0.6)
-    return f"did you mean {', '.join(close)}?" if close else "see vsml_tf/config.py"
+    """'did you mean ...?' from close full paths and keys with a close last component."""
+    valid = sorted(valid)
+    leaf = key.rsplit(".", 1)[-1]
+    by_leaf = {v for v in valid
+               if difflib.SequenceMatcher(None, leaf, v.rsplit(".", 1)[-1]).ratio() >= 0.8}
+    close = list(dict.fromkeys(sorted(by_leaf) +
+                               difflib.get_close_matches(key, valid, n=3, cutoff=0.6)))[:3]
+    return f"did you mean {' or '.join(close)}?" if close else "see vsml_tf/config.py"
+
+
+def check_override(key: str) -> None:
+    """Reject `--config.KEY=...` when KEY is not a key of the base config."""
+    valid = _keys(base_config())
+    if key not in valid:
+        raise ConfigError(f"Unknown config key '{key}': {suggest(key, valid)}")
 
 
 def validate(config: ml_collections.ConfigDict) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keras
 import ml_collections
 
 from vsml_tf import datasets, learners
@@ -22,8 +23,11 @@ def sampler(config: ml_collections.ConfigDict, learner, dataset: str, split: str
 
 
 def build_trainer(config: ml_collections.ConfigDict, learner=None):
-    """The meta-trainer of `config`, holding a fresh learner's initial meta-parameters."""
-    learner = learner or learners.build(config)
+    """The meta-trainer of `config`, holding a fresh learner's initial meta-parameters
+    (a function of config.seed: an interrupted run restarts from the same point)."""
+    if learner is None:
+        keras.utils.set_random_seed(config.seed)
+        learner = learners.build(config)
     train = sampler(config, learner, config.data.dataset, "train",
                     config.training.episode_length)
     runner = EpisodeRunner(learner, train, remat=config.training.remat)

@@ -236,10 +236,10 @@ class VSMLNetwork(keras.Model):
         input_shape, num_classes = tuple(xs.shape[3:]), ys.shape[-1]
         carry = self.initial_carry(state, input_shape, num_classes)
 
-        def body(carry, xy):
+        def body(params, carry, xy):
             return self.step(params, carry, *xy)
 
-        _, logits = scan(body, carry, (xs, ys), y_like=ys[0], remat=remat)
+        _, logits = scan(body, params, carry, (xs, ys), y_like=ys[0], remat=remat)
         return logits
 
     def call(self, inputs, seed=None):

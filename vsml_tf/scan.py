@@ -11,50 +11,54 @@ import keras
 from keras import ops, tree
 
 
-def scan(step, carry, xs, y_like, remat: bool = False):
-    """carry, ys = scan(step, carry, xs, y_like).
+def scan(step, params, carry, xs, y_like, remat: bool = False):
+    """carry, ys = scan(step, params, carry, xs, y_like).
 
-    step(carry, x) -> (carry, y) with y shaped and typed like the tensor `y_like`; xs is a
-    structure of time-major tensors. `remat` recomputes each step's activations in the
-    backward pass instead of storing them (memory O(T * state) instead of O(T * activations)).
+    step(params, carry, x) -> (carry, y) with y shaped and typed like the tensor `y_like`;
+    xs is a structure of time-major tensors and `params` a structure of tensors constant
+    over time (passed explicitly so that gradients reach them under `remat`). `remat`
+    recomputes each step's activations in the backward pass instead of storing them
+    (memory O(T * state) instead of O(T * activations)).
     """
     backend = keras.backend.backend()
     if backend == "tensorflow":
-        return _tf_scan(step, carry, xs, y_like, remat)
+        return _tf_scan(step, params, carry, xs, y_like, remat)
     if backend == "jax":
         import jax
-        return jax.lax.scan(jax.checkpoint(step) if remat else step, carry, xs)
+        body = jax.checkpoint(step) if remat else step
+        return jax.lax.scan(lambda c, x: body(params, c, x), carry, xs)
     length = tree.flatten(xs)[0].shape[0]
     ys = []
     for t in range(length):
-        carry, y = step(carry, tree.map_structure(lambda x: x[t], xs))
+        carry, y = step(params, carry, tree.map_structure(lambda x: x[t], xs))
         ys.append(y)
     return carry, ops.stack(ys)
 
 
-def _tf_scan(step, carry, xs, y_like, remat):
+def _tf_scan(step, params, carry, xs, y_like, remat):
     import tensorflow as tf
 
     xs_flat = [tf.convert_to_tensor(x) for x in tree.flatten(xs)]
     length = xs_flat[0].shape[0]
     if remat:
-        flat_step = step
+        plain_step = step
+        n_params, n_carry = len(tree.flatten(params)), len(tree.flatten(carry))
 
-        def step(carry, x):  # tf.recompute_grad needs flat tensor arguments
-            n_carry = len(tree.flatten(carry))
+        @tf.recompute_grad
+        def flat_step(*args):  # tf.recompute_grad differentiates flat tensor arguments only
+            p = tree.pack_sequence_as(params, list(args[:n_params]))
+            c = tree.pack_sequence_as(carry, list(args[n_params:n_params + n_carry]))
+            x = tree.pack_sequence_as(xs, list(args[n_params + n_carry:]))
+            new_carry, y = plain_step(p, c, x)
+            return tree.flatten(new_carry) + [y]
 
-            @tf.recompute_grad
-            def flat(*args):
-                c = tree.pack_sequence_as(carry, list(args[:n_carry]))
-                new_carry, y = flat_step(c, tree.pack_sequence_as(x, list(args[n_carry:])))
-                return tree.flatten(new_carry) + [y]
-
-            out = flat(*(tree.flatten(carry) + tree.flatten(x)))
+        def step(p, c, x):
+            out = flat_step(*(tree.flatten(p) + tree.flatten(c) + tree.flatten(x)))
             return tree.pack_sequence_as(carry, out[:-1]), out[-1]
 
     def body(t, carry, ys):
         x = tree.pack_sequence_as(xs, [x[t] for x in xs_flat])
-        carry, y = step(carry, x)
+        carry, y = step(params, carry, x)
         return t + 1, carry, ys.write(t, y)
 
     ys = tf.TensorArray(y_like.dtype, size=length, element_shape=y_like.shape)

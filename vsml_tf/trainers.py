@@ -76,7 +76,7 @@ class MetaTrainer:
         self.seed = tf.Variable(seed, dtype=tf.int64, name="seed")
         self.jit_compile = jit_compile
         self._compiled_step = tf.function(self._step, jit_compile=jit_compile)
-        self._compiled_metrics = tf.function(runner.episode_metrics, jit_compile=jit_compile)
+        self._meta_test_fns = {}  # sampler -> compiled episode_metrics, traced once each
 
     def checkpoint_items(self) -> dict:
         return {"meta_params": self.theta, "optimizer": self.optimizer,
@@ -92,17 +92,21 @@ class MetaTrainer:
 
         Episodes depend only on (seed, episode index), never on training progress, so
         evaluations during training are comparable."""
-        runner = EpisodeRunner(self.runner.network, sampler)
-        fn = tf.function(runner.episode_metrics, jit_compile=self.jit_compile)
+        if sampler not in self._meta_test_fns:
+            runner = EpisodeRunner(self.runner.network, sampler)
+            self._meta_test_fns[sampler] = tf.function(runner.episode_metrics,
+                                                       jit_compile=self.jit_compile)
+        fn = self._meta_test_fns[sampler]
         seed = int(self.seed.numpy()) if seed is None else seed
         losses, accs = [], []
+        chunk = min(chunk, num_episodes)
         for start in range(0, num_episodes, chunk):
-            ids = tf.range(start, min(start + chunk, num_episodes))
-            seeds = rng.member_seeds(seed, 0, rng.Purpose.EVAL, ids)
+            # Always a full chunk (one compiled shape); extra episodes are dropped below.
+            seeds = rng.member_seeds(seed, 0, rng.Purpose.EVAL, tf.range(start, start + chunk))
             loss, acc = fn(self.theta, seeds)
             losses.append(loss.numpy().T)
             accs.append(acc.numpy().T)
-        return np.concatenate(losses), np.concatenate(accs)
+        return np.concatenate(losses)[:num_episodes], np.concatenate(accs)[:num_episodes]
 
     def _step(self):
         raise NotImplementedError

@@ -1,0 +1,162 @@
+"""ES estimator against closed forms, and the meta-trainers on small problems."""
+
+import numpy as np
+import pytest
+import scipy.stats
+import tensorflow as tf
+
+from vsml_tf import datasets, es, rng
+from vsml_tf.episodes import EpisodeSampler
+from vsml_tf.network import VSMLNetwork
+from vsml_tf.trainers import EpisodeRunner, ESTrainer, GradientTrainer
+
+
+def quadratic(theta, a, Q):
+    d = theta - a
+    return 0.5 * tf.reduce_sum(tf.linalg.matvec(Q, d, transpose_a=False) * d, axis=-1)
+
+
+def test_antithetic_estimate_on_quadratic_matches_closed_form():
+    """For a quadratic L, (L(t+se) - L(t-se)) / 2s = e . grad L exactly, so the estimator
+    equals (1/P) E^T E grad L for the drawn noise E, and approaches grad L for large P."""
+    D, P, sigma = 6, 4000, 0.05
+    g = np.random.default_rng(0)
+    a = g.normal(size=D).astype(np.float32)
+    B = g.normal(size=(D, D))
+    Q = (B @ B.T / D + np.eye(D)).astype(np.float32)
+    theta = g.normal(size=D).astype(np.float32)
+    seeds = rng.member_seeds(7, 3, rng.Purpose.NOISE, tf.range(P))
+    eps = rng.normal(seeds, D)
+    members = es.antithetic_population(theta, eps, sigma)
+    losses = quadratic(members, a, Q)
+    fitness = tf.stack([losses[:P], losses[P:]], axis=1)
+    estimate = es.finalize_gradient(es.gradient_sum(eps, fitness, sigma), P, theta).numpy()
+    true_grad = Q @ (theta - a)
+    E = eps.numpy().astype(np.float64)
+    np.testing.assert_allclose(estimate, E.T @ E @ true_grad / P, rtol=1e-4, atol=1e-4)
+    # Monte Carlo error of E^T E / P is O(sqrt(D / P)) ~ 4%.
+    assert np.linalg.norm(estimate - true_grad) < 0.15 * np.linalg.norm(true_grad)
+
+
+def test_gradient_sum_is_additive_over_shards():
+    g = np.random.default_rng(1)
+    eps = g.normal(size=(10, 5)).astype(np.float32)
+    fit = g.normal(size=(10, 2)).astype(np.float32)
+    whole = es.gradient_sum(eps, fit, 0.1)
+    parts = es.gradient_sum(eps[:3], fit[:3], 0.1) + es.gradient_sum(eps[3:], fit[3:], 0.1)
+    np.testing.assert_allclose(whole, parts, rtol=1e-5, atol=1e-6)
+
+
+def test_centered_ranks_match_scipy():
+    x = np.random.default_rng(2).normal(size=(7, 2)).astype(np.float32)
+    expected = (scipy.stats.rankdata(x.reshape(-1)) - 1) / (x.size - 1) - 0.5
+    np.testing.assert_allclose(es.centered_ranks(x).numpy().reshape(-1), expected, atol=1e-6)
+    assert es.shape_fitness(x, "none") is x
+    with pytest.raises(ValueError, match="centered_rank"):
+        es.shape_fitness(x, "rank")
+
+
+def test_weight_decay_and_clipping():
+    theta = tf.constant([3.0, 4.0])
+    grad = es.finalize_gradient(tf.constant([2.0, 0.0]), 2, theta, weight_decay=0.1)
+    np.testing.assert_allclose(grad, [1.3, 0.4], rtol=1e-6)
+    clipped = es.finalize_gradient(tf.constant([30.0, 40.0]), 1, theta, clip_norm=5.0)
+    np.testing.assert_allclose(clipped, [3.0, 4.0], rtol=1e-6)
+
+
+def test_member_seeds_depend_only_on_their_keys():
+    all_seeds = rng.member_seeds(1, 5, rng.Purpose.DATA, tf.range(8)).numpy()
+    some = rng.member_seeds(1, 5, rng.Purpose.DATA, tf.constant([3, 6])).numpy()
+    np.testing.assert_array_equal(all_seeds[[3, 6]], some)
+    assert len({tuple(s) for s in all_seeds}) == 8
+    other = rng.member_seeds(1, 6, rng.Purpose.DATA, tf.range(8)).numpy()
+    assert not (other == all_seeds).all(axis=1).any()
+
+
+def make_runner(steps=6):
+    net = VSMLNetwork()
+    return EpisodeRunner(net, EpisodeSampler(datasets.load("digits", "train"), steps))
+
+
+def test_es_trainer_gradient_matches_explicit_pairs():
+    """The compiled ES step equals the estimator computed from explicitly run members."""
+    runner = make_runner()
+    trainer = ESTrainer(runner, population_size=3, sigma=0.05, learning_rate=0.0, seed=4,
+                        jit_compile=False)
+    theta0 = trainer.theta.numpy()
+    ids = tf.range(3)
+    losses = trainer.population_losses(tf.constant(0, tf.int64), ids).numpy()
+    eps = trainer.noise(tf.constant(0, tf.int64), ids).numpy()
+    # Recompute each member's loss one at a time through the public runner.
+    data_seeds = rng.member_seeds(4, 0, rng.Purpose.DATA, ids)
+    state_seeds = rng.member_seeds(4, 0, rng.Purpose.STATE, ids)
+    xs, ys = runner.sampler.sample(data_seeds)
+    for j in range(3):
+        for col, sign in enumerate((1.0, -1.0)):
+            theta = (theta0 + sign * 0.05 * eps[j])[None]
+            step_loss, _ = runner.run(tf.constant(theta), xs[:, j:j + 1], ys[:, j:j + 1],
+                                      state_seeds[j:j + 1])
+            np.testing.assert_allclose(losses[j, col], np.mean(step_loss), rtol=1e-5)
+    expected = eps.T @ (losses[:, 0] - losses[:, 1]) / (2 * 0.05) / 3
+    grad = trainer.gradient(tf.constant(0, tf.int64), ids, losses, 3).numpy()
+    np.testing.assert_allclose(grad, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_es_and_gradient_steps_run_compiled():
+    runner = make_runner()
+    es_trainer = ESTrainer(runner, population_size=2, sigma=0.05, learning_rate=0.025, seed=0)
+    before = es_trainer.theta.numpy()
+    metrics = es_trainer.step()
+    assert np.isfinite(metrics["meta_loss"]) and es_trainer.iteration.numpy() == 1
+    assert not np.array_equal(before, es_trainer.theta.numpy())
+
+
+def test_meta_gradient_matches_finite_differences():
+    runner = make_runner(steps=5)
+    trainer = GradientTrainer(runner, meta_batch_size=2, learning_rate=0.0, seed=2,
+                              jit_compile=False)
+    g = np.random.default_rng(3)
+    trainer.theta.assign(g.normal(size=trainer.layout.size).astype(np.float32) * 0.3)
+    ids, it = tf.range(2), tf.constant(0, tf.int64)
+    _, grad = trainer.loss_and_gradient(it, ids)
+    direction = g.normal(size=trainer.layout.size).astype(np.float32)
+    direction /= np.linalg.norm(direction)
+    theta0, h = trainer.theta.numpy(), 1e-2
+    trainer.theta.assign(theta0 + h * direction)
+    plus, _ = trainer.loss_and_gradient(it, ids)
+    trainer.theta.assign(theta0 - h * direction)
+    minus, _ = trainer.loss_and_gradient(it, ids)
+    numeric = (float(plus) - float(minus)) / (2 * h)
+    analytic = float(np.dot(grad.numpy(), direction))
+    assert abs(numeric - analytic) < 0.05 * abs(analytic) + 1e-4, (numeric, analytic)
+
+
+def test_gradient_meta_training_steps_lower_meta_loss():
+    """Adam steps along the meta-gradient of fixed episodes lower their meta-loss."""
+    runner = make_runner(steps=10)
+    trainer = GradientTrainer(runner, meta_batch_size=4, learning_rate=0.02, seed=0)
+    trainer.theta.assign(np.random.default_rng(4).normal(
+        size=trainer.layout.size).astype(np.float32) * 0.3)
+    fixed, ids = tf.constant(0, tf.int64), tf.range(4)
+    compiled = tf.function(trainer.loss_and_gradient, jit_compile=True)
+    before, grad = compiled(fixed, ids)
+    for _ in range(10):
+        trainer.optimizer.apply_gradients([(grad, trainer.theta)])
+        after, grad = compiled(fixed, ids)
+    # Float32 noise in these sums is ~1e-6; the descent is three orders larger.
+    assert float(after) / 4 < float(before) / 4 - 2e-3, (float(before) / 4, float(after) / 4)
+
+
+def test_remat_gives_the_same_gradient():
+    plain = GradientTrainer(make_runner(), meta_batch_size=2, learning_rate=0.0, seed=1,
+                            jit_compile=False)
+    runner = make_runner()
+    runner.remat = True
+    remat = GradientTrainer(runner, meta_batch_size=2, learning_rate=0.0, seed=1,
+                            jit_compile=False)
+    remat.theta.assign(plain.theta)
+    ids, it = tf.range(2), tf.constant(0, tf.int64)
+    loss_a, grad_a = plain.loss_and_gradient(it, ids)
+    loss_b, grad_b = remat.loss_and_gradient(it, ids)
+    np.testing.assert_allclose(loss_a, loss_b, rtol=1e-6)
+    np.testing.assert_allclose(grad_a, grad_b, rtol=1e-4, atol=1e-7)

@@ -52,7 +52,7 @@ def _progress(config, initial: int, total: int):
     from tqdm import tqdm
 
     return tqdm(initial=initial, total=total, disable=not config.logging.progress_bar,
-                desc="meta-training", unit="it", dynamic_ncols=True)
+                desc="meta-training", unit="it", dynamic_ncols=True, mininterval=1.0)
 
 
 def train(config, workdir: str):
@@ -80,8 +80,8 @@ def train(config, workdir: str):
             metrics = trainer.step()
             index, iteration = iteration, iteration + 1  # index of the iteration just run
             done_here += 1
+            bar.set_postfix(meta_loss=f"{metrics['meta_loss']:.4f}", refresh=False)
             bar.update(1)
-            bar.set_postfix(meta_loss=f"{metrics['meta_loss']:.4f}")
             if index % config.logging.summary_every == 0:
                 metrics["iterations_per_second"] = done_here / (time.time() - started)
                 writer.write(index, metrics)

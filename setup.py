@@ -33,6 +33,7 @@ setup(
         "console_scripts": [
             "vsml-train=vsml_tf.train:run",
             "vsml-evaluate=vsml_tf.evaluate:run",
+            "vsml-bench=vsml_tf.bench:run",
         ],
     },
 )

@@ -192,3 +192,24 @@ def test_layer_spec_errors():
         VSMLNetwork(layers="dense4,conv8")
     with pytest.raises(ValueError, match="number of classes"):
         VSMLNetwork(layers="dense10")
+
+
+@pytest.mark.parametrize("layers,input_shape,layer_norm", [
+    ("dense4,dense", (6,), False), ("dense", (5,), True), ("conv3s2,dense", (5, 4, 2), False)])
+def test_straightforward_reference_layers_compute_the_same(layers, input_shape, layer_norm):
+    """vsml-bench's baseline must compute the same function as the package's layers."""
+    from vsml_tf.reference import reference_layers
+
+    rng = np.random.default_rng(6)
+    fast = VSMLNetwork(layers=layers, layer_norm=layer_norm, backward_pass=True)
+    params, _, _ = random_params(fast, 2, rng)
+    slow = VSMLNetwork(layers=layers, layer_norm=layer_norm, backward_pass=True)
+    slow.vsml_layers = reference_layers(slow)
+    T, C = 3, 4
+    xs = ops.convert_to_tensor(rng.normal(size=(T, 2, 2) + input_shape).astype(np.float32))
+    ys = ops.convert_to_tensor(np.eye(C, dtype=np.float32)[rng.integers(0, C, (T, 2, 2))])
+    state = fast.initial_state(lambda shape: ops.ones((2,) + tuple(shape)) * 0.5,
+                               input_shape, C, 2)
+    np.testing.assert_allclose(np.asarray(slow.unroll(params, xs, ys, state)),
+                               np.asarray(fast.unroll(params, xs, ys, state)),
+                               rtol=1e-5, atol=1e-5)

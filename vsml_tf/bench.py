@@ -1,0 +1,197 @@
+"""vsml-bench: meta-training throughput of the package against the straightforward VSML.
+
+    vsml-bench                      # every workload, table + one JSON line each
+    vsml-bench --workloads=es_digits,grad_digits --repeats=5
+
+Each (workload, implementation) runs in a fresh subprocess, so that compile caches and
+peak memory do not leak between them. Unit: connection-ticks/s -- one sub-RNN update of
+one connection (an episode of T steps on an A->B dense layer with 2 micro ticks is
+A*B*T*2 connection-ticks per member). The speedup column compares `fast` (vsml_tf.layers)
+with `reference` (vsml_tf.reference) measured in the same run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+from absl import app, flags
+
+_WORKLOADS = flags.DEFINE_list("workloads", None, "Workloads to run (default: all).")
+_REPEATS = flags.DEFINE_integer("repeats", 3, "Timed repeats per workload (median).")
+_IMPLS = flags.DEFINE_list("impls", ["fast", "reference"], "Implementations to compare.")
+_CHILD = flags.DEFINE_string("child", None, "Internal: run one 'workload:impl' and print "
+                             "its JSON.")
+_DTYPE = flags.DEFINE_string("dtype", "float32", "Compute dtype of the fast implementation "
+                             "(float32 or bfloat16).")
+
+
+@dataclasses.dataclass(frozen=True)
+class Workload:
+    kind: str                 # 'es' or 'gradient'
+    layers: str
+    input_shape: tuple
+    members: int              # ES pairs, or the meta-batch
+    steps: int
+    backward_pass: bool = False
+    remat: bool = False
+    note: str = ""
+
+
+WORKLOADS = {
+    "es_digits": Workload("es", "dense", (8, 8, 1), 32, 100, note="64->10, 32 pairs, T=100"),
+    "es_mnist": Workload("es", "dense", (28, 28, 1), 8, 50, note="784->10, 8 pairs, T=50"),
+    "es_deep": Workload("es", "dense32,dense", (28, 28, 1), 8, 50, backward_pass=True,
+                        note="784->32->10 + backward pass, 8 pairs, T=50"),
+    "es_conv": Workload("es", "conv8s2,dense", (28, 28, 1), 4, 20,
+                        note="conv 3x3/2 x8 -> dense, 4 pairs, T=20"),
+    "grad_digits": Workload("gradient", "dense", (8, 8, 1), 16, 100,
+                            note="backprop, 64->10, meta-batch 16, T=100"),
+    "grad_mnist_500": Workload("gradient", "dense", (28, 28, 1), 8, 500, remat=True,
+                               note="backprop+remat, 784->10, meta-batch 8, T=500"),
+}
+NUM_CLASSES = 10
+
+
+def connection_ticks(network, workload: Workload) -> int:
+    """Sub-RNN connection updates in one meta-training iteration (forward only)."""
+    flat = (int(np.prod(workload.input_shape)),)
+    shapes = network.shapes(workload.input_shape if "conv" in workload.layers else flat,
+                            NUM_CLASSES)
+    per_step = 0
+    for layer, (in_shape, out_shape) in zip(network.vsml_layers, shapes):
+        conns = int(np.prod(layer.connection_shape(in_shape, NUM_CLASSES)))
+        if len(out_shape) == 3:  # conv: every output position updates every connection
+            conns *= out_shape[0] * out_shape[1]
+        per_step += conns
+    sweeps = 2 if workload.backward_pass else 1
+    members = 2 * workload.members if workload.kind == "es" else workload.members
+    return members * per_step * workload.steps * network.num_micro_ticks * sweeps
+
+
+def matmul_gflops() -> float:
+    """float32 matmul rate of this process (XLA, 1024^2), the machine's practical peak."""
+    import tensorflow as tf
+
+    a = tf.random.normal([1024, 1024])
+    f = tf.function(lambda x: tf.linalg.matmul(x, x) * 1e-3, jit_compile=True)
+    f(a).numpy()
+    reps, t0 = 20, time.perf_counter()
+    for _ in range(reps):
+        f(a).numpy()
+    return 2 * 1024 ** 3 * reps / (time.perf_counter() - t0) / 1e9
+
+
+def run_child(name: str, impl: str, repeats: int, dtype: str) -> dict:
+    import resource
+
+    import keras
+
+    from vsml_tf import datasets, reference
+    from vsml_tf.datasets.base import ArrayDataset
+    from vsml_tf.episodes import EpisodeSampler
+    from vsml_tf.network import VSMLNetwork
+    from vsml_tf.trainers import EpisodeRunner, ESTrainer, GradientTrainer
+
+    workload = WORKLOADS[name]
+    keras.utils.set_random_seed(0)
+    if workload.input_shape == (8, 8, 1):
+        data = datasets.load("digits", "train")
+    else:
+        rng = np.random.default_rng(0)
+        data = ArrayDataset("random", rng.integers(0, 256, (2000,) + workload.input_shape,
+                                                   dtype=np.uint8),
+                            rng.integers(0, NUM_CLASSES, 2000), NUM_CLASSES, mean=0.5,
+                            std=0.3)
+    network = VSMLNetwork(layers=workload.layers, backward_pass=workload.backward_pass)
+    if impl == "reference":
+        network.vsml_layers = reference.reference_layers(network)
+    sampler = EpisodeSampler(data, workload.steps, flatten="conv" not in workload.layers)
+    runner = EpisodeRunner(network, sampler, remat=workload.remat)
+    if workload.kind == "es":
+        trainer = ESTrainer(runner, population_size=workload.members, sigma=0.05,
+                            learning_rate=0.025, seed=0)
+    else:
+        trainer = GradientTrainer(runner, meta_batch_size=workload.members,
+                                  learning_rate=1e-3, seed=0)
+    t0 = time.perf_counter()
+    trainer.step()
+    compile_s = time.perf_counter() - t0
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        trainer.step()
+        times.append(time.perf_counter() - t0)
+    seconds = statistics.median(times)
+    ticks = connection_ticks(network, workload)
+    peak = matmul_gflops()
+    # FLOPs of the straightforward gate matmul, 2 * (2M + S) * 4S per connection-tick.
+    gate_flops = 2 * (2 * network.msg_size + network.state_size) * 4 * network.state_size
+    return dict(workload=name, impl=impl, dtype=dtype, seconds_per_iteration=seconds,
+                compile_seconds=compile_s, connection_ticks_per_s=ticks / seconds,
+                peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                matmul_gflops=peak,
+                fraction_of_matmul_peak=ticks / seconds * gate_flops / 1e9 / peak,
+                repeats=repeats, note=workload.note)
+
+
+def run_parent(names, impls, repeats, dtype) -> list[dict]:
+    results = []
+    for name in names:
+        for impl in impls:
+            cmd = [sys.executable, "-m", "vsml_tf.bench", f"--child={name}:{impl}",
+                   f"--repeats={repeats}", f"--dtype={dtype}"]
+            env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+            out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+            lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
+            if out.returncode != 0 or not lines:
+                print(f"{name}:{impl} failed:\n{out.stderr[-2000:]}", file=sys.stderr)
+                continue
+            result = json.loads(lines[-1])
+            results.append(result)
+            print(json.dumps(result), flush=True)
+    return results
+
+
+def table(results: list[dict]) -> str:
+    by = {(r["workload"], r["impl"]): r for r in results}
+    lines = [f"{'workload':<15} {'impl':<10} {'s/iter':>8} {'Mconn-ticks/s':>14} "
+             f"{'%peak':>6} {'RSS MiB':>8} {'speedup':>8}"]
+    for (name, impl), r in by.items():
+        ref = by.get((name, "reference"))
+        speedup = (f"{ref['seconds_per_iteration'] / r['seconds_per_iteration']:.2f}x"
+                   if ref and impl != "reference" else "")
+        lines.append(f"{name:<15} {impl:<10} {r['seconds_per_iteration']:>8.3f} "
+                     f"{r['connection_ticks_per_s'] / 1e6:>14.1f} "
+                     f"{100 * r['fraction_of_matmul_peak']:>5.1f}% "
+                     f"{r['peak_rss_mib']:>8.0f} {speedup:>8}")
+    return "\n".join(lines)
+
+
+def main(argv):
+    del argv
+    if _CHILD.value:
+        name, impl = _CHILD.value.split(":")
+        print(json.dumps(run_child(name, impl, _REPEATS.value, _DTYPE.value)))
+        return
+    names = _WORKLOADS.value or list(WORKLOADS)
+    unknown = [n for n in names if n not in WORKLOADS]
+    if unknown:
+        raise app.UsageError(f"Unknown workloads {unknown}; choose from {list(WORKLOADS)}.")
+    results = run_parent(names, _IMPLS.value, _REPEATS.value, _DTYPE.value)
+    print()
+    print(table(results))
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()

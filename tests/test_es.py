@@ -8,7 +8,7 @@ import tensorflow as tf
 from vsml_tf import datasets, es, rng
 from vsml_tf.episodes import EpisodeSampler
 from vsml_tf.network import VSMLNetwork
-from vsml_tf.trainers import EpisodeRunner, ESTrainer, GradientTrainer
+from vsml_tf.trainers import ESTrainer, GradientTrainer, shard_pieces
 
 
 def quadratic(theta, a, Q):
@@ -73,24 +73,24 @@ def test_member_seeds_depend_only_on_their_keys():
     assert not (other == all_seeds).all(axis=1).any()
 
 
-def make_runner(steps=6):
-    net = VSMLNetwork()
-    return EpisodeRunner(net, EpisodeSampler(datasets.load("digits", "train"), steps))
+def digits_sampler(steps=6):
+    sampler = EpisodeSampler(datasets.load("digits", "train"), steps)
+    return lambda shard: sampler
 
 
 def test_es_trainer_gradient_matches_explicit_pairs():
     """The compiled ES step equals the estimator computed from explicitly run members."""
-    runner = make_runner()
-    trainer = ESTrainer(runner, population_size=3, sigma=0.05, learning_rate=0.0, seed=4,
-                        jit_compile=False)
+    trainer = ESTrainer(VSMLNetwork(), digits_sampler(), population_size=3, sigma=0.05,
+                        learning_rate=0.0, seed=4, jit_compile=False)
+    runner, sampler = trainer.runner, trainer.sampler()
     theta0 = trainer.theta.numpy()
     ids = tf.range(3)
-    losses = trainer.population_losses(tf.constant(0, tf.int64), ids).numpy()
+    losses = trainer.population_losses(tf.constant(0, tf.int64), ids, sampler).numpy()
     eps = trainer.noise(tf.constant(0, tf.int64), ids).numpy()
     # Recompute each member's loss one at a time through the public runner.
     data_seeds = rng.member_seeds(4, 0, rng.Purpose.DATA, ids)
     state_seeds = rng.member_seeds(4, 0, rng.Purpose.STATE, ids)
-    xs, ys = runner.sampler.sample(data_seeds)
+    xs, ys = sampler.sample(data_seeds)
     for j in range(3):
         for col, sign in enumerate((1.0, -1.0)):
             theta = (theta0 + sign * 0.05 * eps[j])[None]
@@ -103,8 +103,8 @@ def test_es_trainer_gradient_matches_explicit_pairs():
 
 
 def test_es_and_gradient_steps_run_compiled():
-    runner = make_runner()
-    es_trainer = ESTrainer(runner, population_size=2, sigma=0.05, learning_rate=0.025, seed=0)
+    es_trainer = ESTrainer(VSMLNetwork(), digits_sampler(), population_size=2, sigma=0.05,
+                           learning_rate=0.025, seed=0)
     before = es_trainer.theta.numpy()
     metrics = es_trainer.step()
     assert np.isfinite(metrics["meta_loss"]) and es_trainer.iteration.numpy() == 1
@@ -112,9 +112,8 @@ def test_es_and_gradient_steps_run_compiled():
 
 
 def test_meta_gradient_matches_finite_differences():
-    runner = make_runner(steps=5)
-    trainer = GradientTrainer(runner, meta_batch_size=2, learning_rate=0.0, seed=2,
-                              jit_compile=False)
+    trainer = GradientTrainer(VSMLNetwork(), digits_sampler(5), meta_batch_size=2,
+                              learning_rate=0.0, seed=2, jit_compile=False)
     g = np.random.default_rng(3)
     trainer.theta.assign(g.normal(size=trainer.layout.size).astype(np.float32) * 0.3)
     ids, it = tf.range(2), tf.constant(0, tf.int64)
@@ -133,8 +132,8 @@ def test_meta_gradient_matches_finite_differences():
 
 def test_gradient_meta_training_steps_lower_meta_loss():
     """Adam steps along the meta-gradient of fixed episodes lower their meta-loss."""
-    runner = make_runner(steps=10)
-    trainer = GradientTrainer(runner, meta_batch_size=4, learning_rate=0.02, seed=0)
+    trainer = GradientTrainer(VSMLNetwork(), digits_sampler(10), meta_batch_size=4,
+                              learning_rate=0.02, seed=0)
     trainer.theta.assign(np.random.default_rng(4).normal(
         size=trainer.layout.size).astype(np.float32) * 0.3)
     fixed, ids = tf.constant(0, tf.int64), tf.range(4)
@@ -148,15 +147,22 @@ def test_gradient_meta_training_steps_lower_meta_loss():
 
 
 def test_remat_gives_the_same_gradient():
-    plain = GradientTrainer(make_runner(), meta_batch_size=2, learning_rate=0.0, seed=1,
-                            jit_compile=False)
-    runner = make_runner()
-    runner.remat = True
-    remat = GradientTrainer(runner, meta_batch_size=2, learning_rate=0.0, seed=1,
-                            jit_compile=False)
+    plain = GradientTrainer(VSMLNetwork(), digits_sampler(), meta_batch_size=2,
+                            learning_rate=0.0, seed=1, jit_compile=False)
+    remat = GradientTrainer(VSMLNetwork(), digits_sampler(), meta_batch_size=2,
+                            learning_rate=0.0, seed=1, jit_compile=False, remat=True)
     remat.theta.assign(plain.theta)
     ids, it = tf.range(2), tf.constant(0, tf.int64)
     loss_a, grad_a = plain.loss_and_gradient(it, ids)
     loss_b, grad_b = remat.loss_and_gradient(it, ids)
     np.testing.assert_allclose(loss_a, loss_b, rtol=1e-6)
     np.testing.assert_allclose(grad_a, grad_b, rtol=1e-4, atol=1e-7)
+
+
+def test_shard_pieces_cut_replica_slices_at_shard_boundaries():
+    assert shard_pieces(0, 1, 8, 1) == [(0, 0, 8)]
+    assert shard_pieces(0, 1, 8, 4) == [(0, 0, 2), (1, 2, 4), (2, 4, 6), (3, 6, 8)]
+    assert shard_pieces(1, 2, 8, 4) == [(2, 4, 6), (3, 6, 8)]
+    assert shard_pieces(3, 4, 8, 2) == [(1, 6, 8)]
+    with pytest.raises(ValueError, match="cannot be split evenly over 3 replicas"):
+        shard_pieces(0, 3, 8, 1)

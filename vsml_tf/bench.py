@@ -97,7 +97,7 @@ def run_child(name: str, impl: str, repeats: int, dtype: str) -> dict:
     from vsml_tf.datasets.base import ArrayDataset
     from vsml_tf.episodes import EpisodeSampler
     from vsml_tf.network import VSMLNetwork
-    from vsml_tf.trainers import EpisodeRunner, ESTrainer, GradientTrainer
+    from vsml_tf.trainers import ESTrainer, GradientTrainer
 
     workload = WORKLOADS[name]
     keras.utils.set_random_seed(0)
@@ -113,13 +113,13 @@ def run_child(name: str, impl: str, repeats: int, dtype: str) -> dict:
     if impl == "reference":
         network.vsml_layers = reference.reference_layers(network)
     sampler = EpisodeSampler(data, workload.steps, flatten="conv" not in workload.layers)
-    runner = EpisodeRunner(network, sampler, remat=workload.remat)
     if workload.kind == "es":
-        trainer = ESTrainer(runner, population_size=workload.members, sigma=0.05,
-                            learning_rate=0.025, seed=0)
+        trainer = ESTrainer(network, lambda shard: sampler, population_size=workload.members,
+                            sigma=0.05, learning_rate=0.025, seed=0, remat=workload.remat)
     else:
-        trainer = GradientTrainer(runner, meta_batch_size=workload.members,
-                                  learning_rate=1e-3, seed=0)
+        trainer = GradientTrainer(network, lambda shard: sampler,
+                                  meta_batch_size=workload.members, learning_rate=1e-3,
+                                  seed=0, remat=workload.remat)
     t0 = time.perf_counter()
     trainer.step()
     compile_s = time.perf_counter() - t0

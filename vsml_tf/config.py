@@ -44,6 +44,8 @@ def base_config() -> ml_collections.ConfigDict:
         loss_type="mean",          # 'mean' over all steps or 'last' step only
         jit_compile=True,
         remat=False,               # recompute activations when backpropagating episodes
+        num_shards=0,              # the paper's "workers": shard i of the population /
+                                   # meta-batch gets worker_split option i; 0 = one per replica
     ))
 
     c.es = ml_collections.ConfigDict(dict(
@@ -68,6 +70,12 @@ def base_config() -> ml_collections.ConfigDict:
         every=100,                 # during training; 0 disables
         num_episodes_during_training=8,
         chunk=16,                  # episodes per compiled call
+    ))
+
+    c.distribution = ml_collections.ConfigDict(dict(
+        strategy="auto",           # auto|default|one_device|mirrored|multi_worker|tpu|horovod
+        cpu_devices=0,             # split the CPU into N logical devices (tests, laptops)
+        tpu="",                    # TPU name for TPUClusterResolver ('' = local TPU VM)
     ))
 
     c.logging = ml_collections.ConfigDict(dict(

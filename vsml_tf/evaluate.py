@@ -20,7 +20,7 @@ from vsml_tf.config import split_list
 def meta_test(config, trainer) -> list[dict]:
     """Curves of trainer.theta on the test split of every evaluation dataset."""
     results = []
-    learner = trainer.runner.network
+    learner = trainer.network
     ev = config.evaluation
     for dataset in split_list(ev.datasets):
         sampler = experiment.sampler(config, learner, dataset, "test", ev.episode_length)

@@ -15,7 +15,7 @@ import time
 
 from absl import logging
 
-from vsml_tf import checkpoints, cli, evaluate, experiment
+from vsml_tf import checkpoints, cli, distribute, evaluate, experiment
 from vsml_tf.config import split_list
 from vsml_tf.writers import MetricWriter
 
@@ -48,36 +48,49 @@ def write_config(config, workdir: str) -> None:
     os.replace(path + ".tmp", path)
 
 
-def _progress(config, initial: int, total: int):
+def _progress(config, initial: int, total: int, chief: bool = True):
     from tqdm import tqdm
 
-    return tqdm(initial=initial, total=total, disable=not config.logging.progress_bar,
+    return tqdm(initial=initial, total=total, disable=not (config.logging.progress_bar and
+                                                          chief),
                 desc="meta-training", unit="it", dynamic_ncols=True, mininterval=1.0)
 
 
-def train(config, workdir: str):
-    """Meta-train until config.training.num_iterations; returns (trainer, stopped_early)."""
-    os.makedirs(workdir, exist_ok=True)
-    write_config(config, workdir)
-    trainer = experiment.build_trainer(config)
+def train(config, workdir: str, replicas=None):
+    """Meta-train until config.training.num_iterations; returns (trainer, stopped_early).
+
+    Every process restores the latest checkpoint; only the chief logs and writes."""
+    replicas = replicas or distribute.make_replicas(config.distribution)
+    chief = replicas.is_chief
+    if chief:
+        os.makedirs(workdir, exist_ok=True)
+        write_config(config, workdir)
+    trainer = experiment.build_trainer(config, replicas)
     manager = checkpoints.manager(trainer.checkpoint_items(), workdir,
                                   config.checkpoint.max_to_keep)
     if manager.restore_or_initialize():
         logging.info("Resumed from %s at iteration %d", manager.latest_checkpoint,
                      int(trainer.iteration.numpy()))
-    writer = MetricWriter(config, workdir)
+    replicas.broadcast_from_chief([trainer.theta])
+    writer = MetricWriter(config, workdir, enabled=chief)
     ev = config.evaluation
     eval_sampler = None
-    if ev.every:
-        eval_sampler = experiment.sampler(config, trainer.runner.network,
-                                          split_list(ev.datasets)[0], "test", ev.episode_length)
+    if ev.every and chief:
+        eval_sampler = experiment.sampler(config, trainer.network, split_list(ev.datasets)[0],
+                                          "test", ev.episode_length)
+
+    def save(iteration):
+        if chief:
+            manager.save(checkpoint_number=iteration)
 
     total = config.training.num_iterations
     iteration = int(trainer.iteration.numpy())
-    with StopRequest() as stop, _progress(config, iteration, total) as bar:
+    stopped = False
+    with StopRequest() as stop, _progress(config, iteration, total, chief) as bar:
         started, done_here = time.time(), 0
-        while iteration < total and not stop.requested:
-            metrics = trainer.step()
+        while iteration < total and not stopped:
+            metrics = trainer.step(stop.requested)
+            stopped = metrics.pop("stop") > 0  # any process asked: all leave together
             index, iteration = iteration, iteration + 1  # index of the iteration just run
             done_here += 1
             bar.set_postfix(meta_loss=f"{metrics['meta_loss']:.4f}", refresh=False)
@@ -91,15 +104,15 @@ def train(config, workdir: str):
                 writer.write(index, {f"eval/accuracy_{a}_{b}": float(acc[:, a:b].mean())
                                      for a, b in evaluate.curves.windows(acc.shape[1])})
             if iteration % config.checkpoint.every == 0:
-                manager.save(checkpoint_number=iteration)
+                save(iteration)
         if manager.latest_checkpoint is None or not manager.latest_checkpoint.endswith(
                 f"-{iteration}"):
-            manager.save(checkpoint_number=iteration)
+            save(iteration)
     writer.close()
-    if stop.requested:
+    if stopped:
         logging.warning("Stopped at iteration %d; checkpoint saved. Re-run the same "
                         "command to resume.", iteration)
-    return trainer, stop.requested
+    return trainer, stopped
 
 
 def main(argv):
@@ -109,7 +122,7 @@ def main(argv):
         trainer, stopped = train(config, workdir)
     except (FileNotFoundError, ValueError) as e:
         cli.fail(str(e))
-    if not stopped:
+    if not stopped and trainer.replicas.is_chief:
         evaluate.evaluate(config, workdir, trainer)
 
 

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Run N meta-training processes on this machine with MultiWorkerMirroredStrategy.
+#
+# Usage: launchers/local_multiworker.sh N [vsml-train flags...]
+#   e.g. launchers/local_multiworker.sh 2 --config=configs/quickstart.py --workdir=runs/mw
+#
+# Each process gets a TF_CONFIG naming N localhost ports (free ones, or VSML_BASE_PORT,
+# VSML_BASE_PORT+1, ...) and --config.distribution.strategy=multi_worker. Worker 0 is the
+# chief: it logs and writes checkpoints. SIGTERM/SIGINT are forwarded to every worker,
+# which stop together after the current iteration. Exits with the first non-zero status.
+set -euo pipefail
+if [[ $# -lt 1 || ! "$1" =~ ^[0-9]+$ ]]; then
+  sed -n '2,10p' "$0"; exit 2
+fi
+N=$1; shift
+PYTHON=${PYTHON:-python}
+if [[ -n "${VSML_BASE_PORT:-}" ]]; then
+  ports=$(seq "$VSML_BASE_PORT" $((VSML_BASE_PORT + N - 1)))
+else
+  ports=$("$PYTHON" - "$N" <<'PY'
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("localhost", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+for s in socks:
+    s.close()
+PY
+)
+fi
+workers=$(printf '"localhost:%s",' $ports); workers="[${workers%,}]"
+pids=()
+for ((i = 0; i < N; i++)); do
+  TF_CONFIG="{\"cluster\": {\"worker\": $workers}, \"task\": {\"type\": \"worker\", \"index\": $i}}" \
+    "$PYTHON" -m vsml_tf.train "$@" --config.distribution.strategy=multi_worker &
+  pids+=($!)
+done
+trap 'kill -TERM "${pids[@]}" 2>/dev/null' TERM INT
+status=0
+for pid in "${pids[@]}"; do
+  wait "$pid" || { s=$?; [[ $status -eq 0 ]] && status=$s; }
+done
+exit $status

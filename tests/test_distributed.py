@@ -1,0 +1,104 @@
+"""Distributed meta-training for real: MirroredStrategy on logical CPUs and
+MultiWorkerMirroredStrategy with processes on localhost give the 1-replica result."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from vsml_tf import checkpoints
+from vsml_tf.distribute import Replicas
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COMMON = ["--config=configs/testing.py", "--config.training.num_iterations=3",
+          "--config.evaluation.every=0", "--config.logging.wandb.enabled=False"]
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def meta_params(workdir):
+    path = tf.train.latest_checkpoint(checkpoints.directory(workdir))
+    assert path is not None, f"no checkpoint in {workdir}"
+    return tf.train.load_variable(path, "meta_params/.ATTRIBUTES/VARIABLE_VALUE"), path
+
+
+def run(cmd, workdir):
+    result = subprocess.run(cmd + [f"--workdir={workdir}"], cwd=ROOT, env=ENV,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return meta_params(workdir)
+
+
+@pytest.mark.parametrize("algorithm", ["es", "gradient"])
+def test_mirrored_and_multi_worker_match_one_replica(tmp_path, algorithm):
+    args = COMMON + [f"--config.training.algorithm={algorithm}"]
+    train = [sys.executable, "-m", "vsml_tf.train"]
+    single, single_path = run(train + args, tmp_path / "one")
+    mirrored, mirrored_path = run(train + args + ["--config.distribution.strategy=mirrored",
+                                                  "--config.distribution.cpu_devices=2"],
+                                  tmp_path / "mirrored")
+    workers, workers_path = run(["bash", "launchers/local_multiworker.sh", "2"] + args,
+                                tmp_path / "workers")
+    # Same variable names in every checkpoint (the contract other tools rely on).
+    names = lambda p: sorted(n for n, _ in tf.train.list_variables(p) if "meta_params" in n)
+    assert names(single_path) == names(mirrored_path) == names(workers_path)
+    initial = tf.train.load_variable(single_path.replace("ckpt-3", "ckpt-2"),
+                                     "meta_params/.ATTRIBUTES/VARIABLE_VALUE")
+    assert np.abs(single - initial).max() > 1e-4  # the last iteration did move theta
+    np.testing.assert_allclose(mirrored, single, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(workers, single, rtol=0, atol=1e-5)
+
+
+def free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("localhost", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def test_sigterm_on_one_worker_stops_all_workers_together(tmp_path):
+    workdir = tmp_path / "run"
+    ports = free_ports(2)
+    cluster = ", ".join(f'"localhost:{p}"' for p in ports)
+    procs = []
+    for index in range(2):
+        tf_config = (f'{{"cluster": {{"worker": [{cluster}]}}, '
+                     f'"task": {{"type": "worker", "index": {index}}}}}')
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "vsml_tf.train", *COMMON, f"--workdir={workdir}",
+             "--config.training.num_iterations=100000", "--config.checkpoint.every=100000",
+             "--config.distribution.strategy=multi_worker"],
+            cwd=ROOT, env={**ENV, "TF_CONFIG": tf_config}, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True))
+    chief, worker = procs
+    deadline = time.time() + 300
+    chief_lines = []
+    for line in chief.stdout:  # the chief logs every iteration
+        chief_lines.append(line)
+        if "step 3:" in line or time.time() > deadline:
+            break
+    worker.send_signal(signal.SIGTERM)  # only the non-chief worker is signalled
+    chief_out = "".join(chief_lines) + chief.communicate(timeout=300)[0]
+    worker_out = worker.communicate(timeout=300)[0]
+    assert chief.returncode == 0, chief_out[-3000:]
+    assert worker.returncode == 0, worker_out[-3000:]
+    stopped = lambda out: int(out.split("Stopped at iteration ")[1].split(";")[0])
+    _, path = meta_params(workdir)
+    assert stopped(chief_out) == stopped(worker_out) == int(path.rsplit("-", 1)[1]) >= 4
+
+
+def test_single_process_replicas_are_the_default():
+    replicas = Replicas()
+    assert replicas.count == 1 and replicas.is_chief and replicas.is_default
+    out = replicas.run(lambda c, x: (c.all_gather(x), c.all_sum(x), c.index, c.count),
+                       args=(tf.constant([1.0, 2.0]),))
+    np.testing.assert_array_equal(out[0], [1.0, 2.0])
+    assert (out[2], out[3]) == (0, 1)

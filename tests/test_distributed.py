@@ -102,3 +102,41 @@ def test_single_process_replicas_are_the_default():
                        args=(tf.constant([1.0, 2.0]),))
     np.testing.assert_array_equal(out[0], [1.0, 2.0])
     assert (out[2], out[3]) == (0, 1)
+
+
+def consecutive_free_ports(n):
+    for _ in range(50):
+        base = free_ports(1)[0]
+        try:
+            socks = []
+            for p in range(base, base + n):
+                s = socket.socket()
+                s.bind(("localhost", p))
+                socks.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no consecutive free ports")
+
+
+def test_slurm_environment_drives_multi_worker_training(tmp_path):
+    """Two tasks of a Slurm job step on one node, as srun sets their environment: the
+    real SlurmClusterResolver builds the cluster and training matches one replica."""
+    base = consecutive_free_ports(2)
+    slurm = {"SLURM_JOB_ID": "42", "SLURM_STEP_NUM_TASKS": "2",
+             "SLURM_STEP_NODELIST": "localhost", "SLURM_STEP_TASKS_PER_NODE": "2"}
+    cmd = [sys.executable, "-m", "vsml_tf.train", *COMMON, f"--workdir={tmp_path / 'slurm'}",
+           "--config.distribution.strategy=multi_worker",
+           f"--config.distribution.port_base={base}"]
+    procs = [subprocess.Popen(cmd, cwd=ROOT, env={**ENV, **slurm, "SLURM_PROCID": str(i)},
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for i in range(2)]
+    outs = [p.communicate(timeout=600)[0] for p in procs]
+    for p, out in zip(procs, outs):
+        assert p.returncode == 0, out[-3000:]
+    slurm_theta, _ = meta_params(tmp_path / "slurm")
+    single, _ = run([sys.executable, "-m", "vsml_tf.train", *COMMON], tmp_path / "one")
+    np.testing.assert_allclose(slurm_theta, single, rtol=0, atol=1e-5)

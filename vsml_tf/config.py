@@ -76,6 +76,7 @@ def base_config() -> ml_collections.ConfigDict:
         strategy="auto",           # auto|default|one_device|mirrored|multi_worker|tpu|horovod
         cpu_devices=0,             # split the CPU into N logical devices (tests, laptops)
         tpu="",                    # TPU name for TPUClusterResolver ('' = local TPU VM)
+        port_base=8888,            # Slurm multi-worker: task i of a node listens on base+i
     ))
 
     c.logging = ml_collections.ConfigDict(dict(

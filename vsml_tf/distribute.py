@@ -120,12 +120,16 @@ def _tpu_available() -> bool:
         os.path.exists("/dev/vfio/0")
 
 
-def _multi_worker_resolver():
+def _multi_worker_resolver(port_base: int):
     """TF_CONFIG if set, else Slurm's environment (one task per node or per GPU)."""
     if os.environ.get("TF_CONFIG"):
         return tf.distribute.cluster_resolver.TFConfigClusterResolver()
     if os.environ.get("SLURM_JOB_ID"):
-        return tf.distribute.cluster_resolver.SlurmClusterResolver()
+        if tf.config.list_physical_devices("GPU"):  # tasks share out the node's GPUs
+            return tf.distribute.cluster_resolver.SlurmClusterResolver(port_base=port_base)
+        # CPU nodes: the resolver allots tasks along GPUs, so give it one slot per task.
+        return tf.distribute.cluster_resolver.SlurmClusterResolver(
+            port_base=port_base, gpus_per_node=1024, gpus_per_task=1, auto_set_gpu=False)
     raise ValueError("distribution.strategy='multi_worker' needs TF_CONFIG (see "
                      "launchers/local_multiworker.sh) or a Slurm job (launchers/slurm/).")
 
@@ -148,7 +152,7 @@ def make_replicas(distribution) -> Replicas:
             devices = [d.name for d in tf.config.list_logical_devices("CPU")]
         return Replicas(tf.distribute.MirroredStrategy(devices=devices))
     if name == "multi_worker":
-        resolver = _multi_worker_resolver()
+        resolver = _multi_worker_resolver(distribution.port_base)
         strategy = tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
         logging.info("Multi-worker: %s", json.dumps(resolver.cluster_spec().as_dict()))
         return Replicas(strategy)

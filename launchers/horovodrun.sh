@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Meta-train with Horovod: one process per GPU, on one or several hosts.
+#
+# Usage: launchers/horovodrun.sh NP [-H host1:4,host2:4] [vsml-train flags...]
+#   e.g. launchers/horovodrun.sh 8 -H node1:4,node2:4 --config=configs/paper_es.py \
+#            --workdir=/shared/runs/es
+#
+# Needs Horovod built against the installed TensorFlow (pip install 'vsml-tf[horovod]';
+# see the README's Horovod section for builds known to work). Only Horovod's core
+# collectives are used (allgather of fitnesses, allreduce of the meta-gradient); rank 0
+# logs and writes checkpoints, which must be on a file system every host can read.
+set -euo pipefail
+if [[ $# -lt 1 || ! "$1" =~ ^[0-9]+$ ]]; then
+  sed -n '2,12p' "$0"; exit 2
+fi
+NP=$1; shift
+hosts=()
+if [[ "${1:-}" == "-H" ]]; then hosts=(-H "$2"); shift 2; fi
+command -v horovodrun >/dev/null || { echo "error: horovodrun not found: install Horovod" >&2; exit 2; }
+exec horovodrun -np "$NP" "${hosts[@]}" "${PYTHON:-python}" -m vsml_tf.train "$@" \
+  --config.distribution.strategy=horovod

@@ -3,7 +3,8 @@
 `sample(seeds)` returns time-major tensors for a batch of members, each member's episode a
 pure function of its seed (see `rng.py`): a resumed run, or a member computed on another
 device or host, sees the same examples. Everything here is static-shaped TF ops, so it runs
-inside the XLA-compiled meta-training step.
+inside the XLA-compiled meta-training step. (TF's XLA and non-XLA kernels draw different
+stateless random numbers on CPU: episodes repeat exactly for one `training.jit_compile`.)
 
 - `EpisodeSampler`: examples in a fresh random order without replacement ("shuffled"); an
   episode longer than the dataset continues with a new order ("repeated").

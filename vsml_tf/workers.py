@@ -11,7 +11,7 @@ on one device, under MirroredStrategy and across hosts.
 
 Python config files assign it inside `config.ignore_type()` (ConfigDict fields are
 typed); on the command line and in config.json it is the string
-"worker_split([False, True], repeat=1)", which every function here accepts as well:
+"worker_split([False, True])", which every function here accepts as well:
 
     with config.ignore_type():
         config.data.rand_proj = worker_split([False, True])
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import json
 import math
 from typing import Any, Sequence
 
@@ -58,7 +59,11 @@ class WorkerSplit:
         return self.repeat * len(self.options)
 
     def __str__(self) -> str:
-        return f"worker_split({list(self.options)!r}, repeat={self.repeat})"
+        """The form `parse` reads (strings double-quoted: easy to pass in a shell)."""
+        options = ", ".join(json.dumps(o) if isinstance(o, str) else repr(o)
+                            for o in self.options)
+        repeat = f", repeat={self.repeat}" if self.repeat != 1 else ""
+        return f"worker_split([{options}]{repeat})"
 
     __repr__ = __str__
 

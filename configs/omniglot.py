@@ -11,9 +11,9 @@ split). Images are resized to 28x28. `:N,K` picks the ways and shots (default 5,
                                       # (without data_dir: TFDS downloads omniglot)
 
 Scale: 128 pairs of 5-way 1-shot episodes (6 steps) per iteration, 2,000 iterations;
-on a 2-core CPU roughly 1 s per iteration. The accuracy to read is the last step's
-(column [0:6] of the summary averages all six; curves.csv has the query step alone).
-Chance is 1/N.
+measured on a 2-core CPU: 2.4 s per iteration, so ~1.5 h. The accuracy to read is the
+last step's (the summary's [0:6] averages all six steps; curves.csv has the query step
+alone); chance is 1/N. Accuracy not yet measured: no Omniglot files were at hand offline.
 """
 
 from vsml_tf.config import base_config

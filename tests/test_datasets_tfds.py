@@ -75,6 +75,7 @@ def test_auto_source_falls_back_to_tfds_and_says_where_it_looked(tfds_dir, tmp_p
 
 
 def test_tfds_missing_dataset_error_without_download(tmp_path):
+    assert issubclass(tfds_source.TFDSError, FileNotFoundError)  # one-line CLI error
     with pytest.raises(tfds_source.TFDSError, match=r"'emnist/byclass'.*data\.data_dir"):
         datasets.load("emnist", "test", source="tfds", tfds_data_dir=str(tmp_path),
                       tfds_download=False)

@@ -10,8 +10,11 @@ kmnist and sum, at native size (EMNIST has 62 classes, sum 2; the learner adapts
 prints one `vsml-train` command per run; `get_sweep()` returns the runs as override dicts
 ({config key: value}) for a launcher. Each run is paper scale (1024 pairs, 500-step
 episodes, 10,001 iterations; the paper used 128 GPUs for ~4 h per run). Expected (paper
-Fig. 8): meta-training on more datasets generalizes better to the held-out ones; random
-alone learns memorization, not a general algorithm.
+Fig. 8): meta-test accuracy on every dataset for every training set, the grid of the
+figure; not reproduced here. Runs that mix datasets need the trainer's per-worker
+samplers (`experiment.sampler(..., worker_index=i)`); EMNIST's 62 classes differ from the
+others' 10, so a trainer that batches all workers in one computation would also set
+`data.pad_classes=62`.
 """
 
 from __future__ import annotations

@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 
-class TFDSError(RuntimeError):
-    """TFDS could not provide the dataset."""
+class TFDSError(FileNotFoundError):
+    """TFDS could not provide the dataset (the commands report it in one line, like a
+    missing file)."""
 
 
 def load(tfds_name: str, split: str, data_dir: str = "", download: bool = True):

@@ -10,17 +10,20 @@ setup(
     long_description=open("README.md").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
-    packages=["vsml_tf", "vsml_tf.datasets", "vsml_tf.configs"],
+    packages=["vsml_tf", "vsml_tf.datasets", "vsml_tf.configs", "vsml_tf.configs.sweeps"],
     package_dir={"vsml_tf.configs": "configs"},
     install_requires=[
         "tensorflow>=2.16",
         "keras>=3.0",
         "tensorflow-datasets>=4.9",
+        "importlib_resources",  # tensorflow-datasets 4.9 imports it without requiring it
         "absl-py",
         "ml-collections",
         "wandb",
         "tensorboard",
         "scikit-learn",
+        "scipy",                # SVHN's .mat files, the `sum` dataset
+        "pillow",               # Omniglot's PNGs
         "matplotlib",
         "tqdm",
         "numpy",

@@ -14,6 +14,7 @@ import sys
 from absl import app, flags
 from ml_collections import config_flags
 
+from vsml_tf import workers
 from vsml_tf.config import ConfigError, check_override, validate
 
 
@@ -41,15 +42,29 @@ def fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
+# `--config.KEY=worker_split(...)` overrides, applied after the config file is loaded:
+# ml_collections parses an override by the field's current type (bool, str, ...).
+_WORKER_SPLIT_OVERRIDES: list[tuple[str, "workers.WorkerSplit"]] = []
+
+
 def _parse_flags(argv):
-    for arg in argv[1:]:
+    kept = []
+    for arg in argv:
         if arg.startswith("--config."):
+            key, _, value = arg[len("--config."):].partition("=")
             try:
-                check_override(arg[len("--config."):].split("=", 1)[0])
+                check_override(key)
             except ConfigError as e:
                 fail(str(e))
+            if workers.is_worker_split(value):
+                try:
+                    _WORKER_SPLIT_OVERRIDES.append((key, workers.parse(value)))
+                except ValueError as e:
+                    fail(f"--config.{key}: {e}")
+                continue
+        kept.append(arg)
     try:
-        return flags.FLAGS(argv)
+        return flags.FLAGS(kept)
     except (flags.Error, KeyError, AttributeError, ValueError, TypeError) as e:
         fail(" ".join(str(e).split()))
 
@@ -58,6 +73,13 @@ def config_and_workdir():
     """The validated config and the workdir of this invocation."""
     try:
         config = CONFIG.value
+        with config.ignore_type():
+            for key, split in _WORKER_SPLIT_OVERRIDES:
+                *parents, leaf = key.split(".")
+                holder = config
+                for parent in parents:
+                    holder = holder[parent]
+                holder[leaf] = split
         validate(config)
     except ConfigError as e:
         fail(str(e))

@@ -12,6 +12,8 @@ import difflib
 
 import ml_collections
 
+from vsml_tf import workers
+
 
 def base_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
@@ -32,9 +34,31 @@ def base_config() -> ml_collections.ConfigDict:
         init_rand_proportion=0.5,
     ))
 
+    # Any value may be a vsml_tf.workers.worker_split([...]): one option per worker.
     c.data = ml_collections.ConfigDict(dict(
-        dataset="digits",          # meta-training dataset (see vsml_tf.datasets)
+        dataset="digits",          # meta-training dataset (see vsml_tf.datasets.LOADERS)
         batch_size=1,              # examples per step inside an episode
+        # Where image datasets come from (digits, random and sum need nothing).
+        source="auto",             # 'auto': data_dir/<name>/ if it exists, else TFDS;
+                                   # 'files': only data_dir; 'tfds': only TFDS
+        data_dir="",               # a directory with <name>/<official files> (may be gs://)
+        tfds_data_dir="",          # TFDS data_dir (local or gs://); '' = TFDS's default
+        tfds_download=True,        # let TFDS download a dataset it does not have
+        # Preprocessing (paper defaults). Meta-test applies the first block, see
+        # evaluation.preprocessing.
+        normalize="dataset_standard",  # 'dataset_standard', per-image 'standard', 'identity'
+        stats="paper",             # 'paper' (fashion_mnist uses MNIST's stats) or 'true'
+        resize="",                 # 'HxW' (bilinear), e.g. '28x28'; '' keeps native size
+        pad_inputs="",             # 'HxWxC': zero-pad (centered) to this shape
+        pad_classes=0,             # one-hot size; 0 = the dataset's number of classes
+        # Task variants for meta-training (per worker).
+        rand_proj=False,           # fixed Glorot-uniform DxD projection of the input
+        shuffle_pixels=False,      # fixed random permutation of the pixel positions
+        filter_classes="",         # e.g. '3,5,7': keep these, relabel 0..k-1 in this order
+        # Few-shot episodes: ways>0 gives N-way K-shot episodes of ways*shots+1 steps,
+        # the last step an unseen query (use training.loss_type='last').
+        ways=0,
+        shots=1,
     ))
 
     c.training = ml_collections.ConfigDict(dict(
@@ -45,7 +69,8 @@ def base_config() -> ml_collections.ConfigDict:
         jit_compile=True,
         remat=False,               # recompute activations when backpropagating episodes
         num_shards=0,              # the paper's "workers": shard i of the population /
-                                   # meta-batch gets worker_split option i; 0 = one per replica
+                                   # meta-batch gets worker_split option i; 0 = one per
+                                   # replica and at least one per worker_split option
     ))
 
     c.es = ml_collections.ConfigDict(dict(
@@ -70,6 +95,9 @@ def base_config() -> ml_collections.ConfigDict:
         every=100,                 # during training; 0 disables
         num_episodes_during_training=8,
         chunk=16,                  # episodes per compiled call
+        preprocessing="shape",     # 'shape': data.normalize/stats/resize/pad_* as in
+                                   # meta-training; 'none': normalization only (native
+                                   # size); 'all': also rand_proj/shuffle/filter (worker 0)
     ))
 
     c.distribution = ml_collections.ConfigDict(dict(
@@ -139,6 +167,27 @@ def validate(config: ml_collections.ConfigDict) -> None:
     algorithm = config.training.algorithm
     if algorithm not in ("es", "gradient"):
         raise ConfigError(f"training.algorithm={algorithm!r}: use 'es' or 'gradient'.")
+    try:
+        workers.check_types(config, base_config())
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    for worker in range(workers.period(config)):
+        resolved = workers.for_worker(config, worker)
+        for key, choices in CHOICES.items():
+            section, name = key.split(".")
+            if resolved[section][name] not in choices:
+                where = f" (worker {worker})" if workers.splits(config) else ""
+                raise ConfigError(f"{key}={resolved[section][name]!r}{where}: use one of "
+                                  f"{', '.join(map(repr, choices))}.")
+
+
+CHOICES = {
+    "data.source": ("auto", "files", "tfds"),
+    "data.normalize": ("dataset_standard", "standard", "identity"),
+    "data.stats": ("paper", "true"),
+    "evaluation.preprocessing": ("shape", "none", "all"),
+    "training.loss_type": ("mean", "last"),
+}
 
 
 def split_list(value) -> list[str]:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import keras
 import ml_collections
 
-from vsml_tf import datasets, learners
-from vsml_tf.episodes import EpisodeSampler
+from vsml_tf import datasets, learners, workers
+from vsml_tf.datasets.preprocess import Preprocessor, parse_shape
+from vsml_tf.episodes import EpisodeSampler, FewShotSampler
+from vsml_tf.distribute import Replicas
 from vsml_tf.layers import VSMLConv2D
 from vsml_tf.trainers import ESTrainer, GradientTrainer
 
@@ -16,22 +20,53 @@ def needs_images(learner) -> bool:
     return any(isinstance(layer, VSMLConv2D) for layer in getattr(learner, "vsml_layers", []))
 
 
-def sampler(config: ml_collections.ConfigDict, learner, dataset: str, split: str,
-            steps: int) -> EpisodeSampler:
-    return EpisodeSampler(datasets.load(dataset, split), steps,
-                          batch_size=config.data.batch_size, flatten=not needs_images(learner))
+def sampler(config: ml_collections.ConfigDict, learner, dataset, split: str, steps: int,
+            worker_index: int = 0) -> EpisodeSampler | FewShotSampler:
+    """Episodes of `dataset` (a name, or a worker_split of names) for worker
+    `worker_index` (global: ES shard, replica or host), with that worker's `config.data`.
+
+    split 'train' applies all of config.data's preprocessing; any other split is
+    meta-test and applies what `config.evaluation.preprocessing` says ('shape': the
+    normalization and the resize/pad shapes, never the task variants rand_proj,
+    shuffle_pixels and filter_classes; 'none': normalization only; 'all': everything)."""
+    data = workers.for_worker(config, worker_index).data
+    dataset = workers.select(dataset, worker_index)
+    scope = "all" if split == "train" else config.evaluation.preprocessing
+    variants = scope == "all"
+    shapes = scope in ("all", "shape")
+    examples = datasets.from_config(data, dataset, split, filter_classes=variants)
+    preprocessor = Preprocessor(
+        examples, normalize=data.normalize,
+        resize=parse_shape(data.resize, 2, "data.resize") if shapes else None,
+        pad_inputs=parse_shape(data.pad_inputs, 3, "data.pad_inputs") if shapes else None,
+        shuffle_pixels=variants and data.shuffle_pixels,
+        rand_proj=variants and data.rand_proj, seed=config.seed, worker_index=worker_index)
+    common = dict(flatten=not needs_images(learner), preprocessor=preprocessor,
+                  num_classes=(data.pad_classes or None) if shapes else None)
+    if data.ways:
+        return FewShotSampler(examples, data.ways, data.shots, steps=steps,
+                              batch_size=data.batch_size, **common)
+    return EpisodeSampler(examples, steps, batch_size=data.batch_size, **common)
+
+
+def num_shards(config: ml_collections.ConfigDict, replicas: int) -> int:
+    """training.num_shards, or by default one shard per replica and at least one per
+    distinct worker_split assignment, so a config's variation is used on any hardware."""
+    return config.training.num_shards or math.lcm(replicas, workers.period(config))
 
 
 def build_trainer(config: ml_collections.ConfigDict, replicas=None):
     """The meta-trainer of `config`, holding a fresh learner's initial meta-parameters
-    (a function of config.seed: an interrupted run restarts from the same point)."""
+    (a function of config.seed: an interrupted run restarts from the same point).
+    Shard i of the population / meta-batch draws episodes as the paper's worker i."""
+    replicas = replicas or Replicas()
     keras.utils.set_random_seed(config.seed)
     learner = learners.build(config)
     train_sampler = lambda shard: sampler(config, learner, config.data.dataset, "train",
-                                          config.training.episode_length)
+                                          config.training.episode_length, worker_index=shard)
     common = dict(seed=config.seed, loss_type=config.training.loss_type,
                   jit_compile=config.training.jit_compile, remat=config.training.remat,
-                  num_shards=config.training.num_shards, replicas=replicas)
+                  num_shards=num_shards(config, replicas.count), replicas=replicas)
     if config.training.algorithm == "es":
         es = config.es
         return ESTrainer(learner, train_sampler, population_size=es.population_size,

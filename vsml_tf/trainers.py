@@ -123,7 +123,8 @@ class MetaTrainer:
 
     def sampler(self, shard: int = 0) -> EpisodeSampler:
         if shard not in self._samplers:
-            self._samplers[shard] = self._sampler_for_shard(shard)
+            with tf.init_scope():  # built eagerly, even when first asked while tracing
+                self._samplers[shard] = self._sampler_for_shard(shard)
         return self._samplers[shard]
 
     def checkpoint_items(self) -> dict:

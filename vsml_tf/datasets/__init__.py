@@ -1,27 +1,67 @@
 """Dataset registry: name -> loader returning an in-memory `ArrayDataset`.
 
-A new dataset is one module with `load(split, **options)` plus one line here.
+    load("mnist", "test", data_dir="/data")     # official files in /data/mnist/
+    load("mnist", "test")                        # TFDS (downloads once)
+
+Image sets (`images.IMAGE_SETS`) come from TFDS or the official files; `digits`, `random`
+and `sum` ship with the package. A new dataset is one loader plus one line here. Loads are
+cached per process, so the workers of one run share one copy of each dataset.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 from typing import Callable
 
-from vsml_tf.datasets import digits
+from vsml_tf.datasets import digits, images, preprocess, synthetic
 from vsml_tf.datasets.base import ArrayDataset
 
-LOADERS: dict[str, Callable[..., ArrayDataset]] = {
+# Built-in loaders take only the split; image sets also take the source options.
+BUILTIN: dict[str, Callable[[str], ArrayDataset]] = {
     "digits": digits.load,
+    "random": synthetic.random,
+    "sum": synthetic.sum_sign,
+}
+LOADERS: dict[str, Callable[..., ArrayDataset]] = {
+    **BUILTIN,
+    **{name: functools.partial(images.load, name) for name in images.IMAGE_SETS},
 }
 
 
-def load(name: str, split: str, **options) -> ArrayDataset:
+def check_name(name: str) -> None:
     if name not in LOADERS:
         close = difflib.get_close_matches(name, LOADERS, n=3)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise ValueError(f"Unknown dataset {name!r}.{hint} Registered: {sorted(LOADERS)}.")
-    return LOADERS[name](split, **options)
 
 
-__all__ = ["ArrayDataset", "LOADERS", "load"]
+def load(name: str, split: str, source: str = "auto", data_dir: str = "",
+         tfds_data_dir: str = "", tfds_download: bool = True, stats: str = "paper",
+         filter_classes=()) -> ArrayDataset:
+    """`split` ('train' or 'test') of dataset `name`, held in memory. The result is cached
+    and shared: treat it as read-only."""
+    check_name(name)
+    return _load(name, split, source, data_dir, tfds_data_dir, bool(tfds_download), stats,
+                 preprocess.parse_classes(filter_classes))
+
+
+@functools.lru_cache(maxsize=16)
+def _load(name, split, source, data_dir, tfds_data_dir, tfds_download, stats, classes):
+    if name in BUILTIN:
+        dataset = BUILTIN[name](split)
+    else:
+        dataset = LOADERS[name](split, source=source, data_dir=data_dir,
+                                tfds_data_dir=tfds_data_dir, tfds_download=tfds_download,
+                                stats=stats)
+    return preprocess.filter_classes(dataset, classes)
+
+
+def from_config(data, name: str, split: str, filter_classes: bool = True) -> ArrayDataset:
+    """`load` with the source options of a (worker-resolved) `config.data`."""
+    return load(name, split, source=data.source, data_dir=data.data_dir,
+                tfds_data_dir=data.tfds_data_dir, tfds_download=data.tfds_download,
+                stats=data.stats, filter_classes=data.filter_classes if filter_classes else ())
+
+
+__all__ = ["ArrayDataset", "LOADERS", "load", "from_config", "check_name"]

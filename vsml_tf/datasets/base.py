@@ -10,9 +10,10 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import tensorflow as tf
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(eq=False)
 class ArrayDataset:
     name: str
     images: np.ndarray        # [N, H, W, C], raw values (uint8 or float)
@@ -29,7 +30,13 @@ class ArrayDataset:
         if len(self.images) != len(self.labels):
             raise ValueError(f"{self.name}: {len(self.images)} images but "
                              f"{len(self.labels)} labels.")
+        if len(self.labels) == 0:
+            raise ValueError(f"{self.name}: no examples.")
         self.labels = self.labels.astype(np.int32)
+        if self.labels.min() < 0 or self.labels.max() >= self.num_classes:
+            raise ValueError(f"{self.name}: labels must lie in 0..{self.num_classes - 1}, "
+                             f"found {self.labels.min()}..{self.labels.max()}.")
+        self._tensors = None
 
     @property
     def shape(self) -> tuple:
@@ -37,3 +44,13 @@ class ArrayDataset:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def tensors(self) -> tuple[tf.Tensor, tf.Tensor]:
+        """(images, labels) as tensors, made once: every sampler of this dataset (one per
+        worker variant) shares them, and a compiled step captures them as inputs rather
+        than embedding them as graph constants."""
+        if self._tensors is None:
+            with tf.init_scope():  # eager constants, even when first asked while tracing
+                self._tensors = (tf.convert_to_tensor(self.images),
+                                 tf.convert_to_tensor(self.labels))
+        return self._tensors

@@ -1,0 +1,93 @@
+"""The TFDS source, with no network: TFDS's own MNIST builder prepares a real TFDS
+dataset directory from the shared MNIST files, then our loader reads it through
+`tfds.load` and must return exactly the examples the official-files reader returns.
+
+The only liberty taken: the shared files were re-compressed, so their gzip bytes differ
+from the ones TFDS registers; the builder here checks them against SHA256SUMS instead.
+"""
+
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from official_format import require_shared_mnist
+from vsml_tf import datasets
+from vsml_tf.datasets import tfds_source
+
+
+@pytest.fixture(scope="module")
+def tfds_dir(tmp_path_factory):
+    data_dir = require_shared_mnist()
+    import tensorflow_datasets as tfds
+    from tensorflow_datasets.image_classification import mnist as tfds_mnist
+
+    shared = os.path.join(data_dir, "mnist")
+    sums = dict(reversed(line.split()) for line in open(os.path.join(shared, "SHA256SUMS")))
+
+    with tfds.core.registered.skip_registration():
+        class MNIST(tfds_mnist.MNIST):  # named so: TFDS names the dataset 'mnist'
+            @tfds.core.utils.classproperty
+            @classmethod
+            def url_infos(cls):
+                return {url: tfds.core.download.checksums.UrlInfo(
+                            size=os.path.getsize(os.path.join(shared, info.filename)),
+                            checksum=sums[info.filename], filename=info.filename)
+                        for url, info in tfds_mnist.MNIST.url_infos.items()}
+
+    out = str(tmp_path_factory.mktemp("tfds"))
+    MNIST(data_dir=out).download_and_prepare(
+        download_config=tfds.download.DownloadConfig(manual_dir=shared))
+    return out
+
+
+def _canonical(dataset):
+    """Examples sorted by (label, pixels): TFDS stores them in its own shuffled order."""
+    flat = dataset.images.reshape(len(dataset), -1)
+    order = np.lexsort(np.concatenate([flat, dataset.labels[:, None]], 1).T[::-1])
+    return dataset.images[order], dataset.labels[order]
+
+
+def test_tfds_source_equals_official_files(tfds_dir):
+    from_tfds = datasets.load("mnist", "test", source="tfds", tfds_data_dir=tfds_dir,
+                              tfds_download=False)
+    from_files = datasets.load("mnist", "test", source="files",
+                               data_dir=require_shared_mnist())
+    assert from_tfds.images.shape == (10000, 28, 28, 1) and from_tfds.images.dtype == np.uint8
+    assert (from_tfds.mean, from_tfds.std, from_tfds.num_classes) == (0.1307, 0.3081, 10)
+    for a, b in zip(_canonical(from_tfds), _canonical(from_files)):
+        np.testing.assert_array_equal(a, b)
+    train = datasets.load("mnist", "train", source="tfds", tfds_data_dir=tfds_dir,
+                          tfds_download=False)
+    assert len(train) == 60000
+
+
+def test_auto_source_falls_back_to_tfds_and_says_where_it_looked(tfds_dir, tmp_path):
+    # No tmp_path/mnist/: 'auto' uses TFDS (here the prepared directory).
+    dataset = datasets.load("mnist", "test", data_dir=str(tmp_path), tfds_data_dir=tfds_dir,
+                            tfds_download=False)
+    assert len(dataset) == 10000
+    with pytest.raises(tfds_source.TFDSError, match=r"no .*/kmnist/ with the official files"
+                                                    r".*TFDS could not load 'kmnist'"):
+        datasets.load("kmnist", "test", data_dir=str(tmp_path), tfds_data_dir=tfds_dir,
+                      tfds_download=False)
+
+
+def test_tfds_missing_dataset_error_without_download(tmp_path):
+    assert issubclass(tfds_source.TFDSError, FileNotFoundError)  # one-line CLI error
+    with pytest.raises(tfds_source.TFDSError, match=r"'emnist/byclass'.*data\.data_dir"):
+        datasets.load("emnist", "test", source="tfds", tfds_data_dir=str(tmp_path),
+                      tfds_download=False)
+
+
+def test_official_files_through_a_tf_filesystem():
+    """Paths go through tf.io.gfile, as gs:// ones do (here TF's in-memory ram://)."""
+    shared = os.path.join(require_shared_mnist(), "mnist")
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        tf.io.gfile.makedirs("ram://vsml_data/mnist")
+        tf.io.gfile.copy(os.path.join(shared, name), f"ram://vsml_data/mnist/{name}",
+                         overwrite=True)
+    dataset = datasets.load("mnist", "test", data_dir="ram://vsml_data")  # 'auto' finds it
+    assert len(dataset) == 10000
+    np.testing.assert_array_equal(dataset.labels[:4], [7, 2, 1, 0])

@@ -1,0 +1,157 @@
+"""worker_split: selection, resolution of a config per worker, its life in ConfigDict,
+command-line overrides and config.json, and `experiment.sampler(..., worker_index)`."""
+
+import copy
+import json
+import os
+
+import numpy as np
+import pytest
+from absl import flags
+from ml_collections import config_flags
+
+from vsml_tf import config as config_lib, experiment, learners, workers
+from vsml_tf.datasets.preprocess import glorot_uniform_projection
+from vsml_tf.workers import WorkerSplit, for_worker, worker_split
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.mark.parametrize("options,repeat", [(["a", "b"], 1), ([1, 2, 3], 2), ([True], 4),
+                                            (["m", "f", "r", "e", "k"], 1)])
+def test_worker_i_takes_option_i_div_repeat_mod_len(options, repeat):
+    split = worker_split(options, repeat)
+    for i in range(40):
+        assert split.select(i) == options[(i // repeat) % len(options)]
+        assert workers.select(split, i) == workers.select(str(split), i)
+    assert split.period == repeat * len(options)
+    assert workers.select("plain", 7) == "plain"
+
+
+def config_with_splits():
+    c = config_lib.base_config()
+    with c.ignore_type():
+        c.data.rand_proj = worker_split([False, True])
+        c.data.dataset = worker_split(["digits", "random", "sum"], repeat=2)
+    return c
+
+
+def test_for_worker_resolves_every_split_and_leaves_the_config_alone():
+    c = config_with_splits()
+    assert workers.period(c) == 6
+    assert set(workers.splits(c)) == {"data.rand_proj", "data.dataset"}
+    got = [(r.data.dataset, r.data.rand_proj) for r in (for_worker(c, i) for i in range(7))]
+    assert got == [("digits", False), ("digits", True), ("random", False), ("random", True),
+                   ("sum", False), ("sum", True), ("digits", False)]
+    assert not workers.splits(for_worker(c, 3))
+    assert isinstance(c.data.rand_proj, WorkerSplit)            # unchanged
+    config_lib.validate(c)
+    assert workers.period(config_lib.base_config()) == 1
+
+
+def test_survives_configdict_copy_lock_and_config_json(tmp_path):
+    from vsml_tf.train import write_config
+
+    c = config_with_splits()
+    c.lock()
+    assert copy.deepcopy(c).data.dataset == c.data.dataset
+    write_config(c, str(tmp_path))
+    saved = json.load(open(tmp_path / "config.json"))
+    assert saved["data"]["rand_proj"] == "worker_split([False, True])"
+    assert saved["data"]["dataset"] == 'worker_split(["digits", "random", "sum"], repeat=2)'
+    assert workers.parse(saved["data"]["dataset"]) == c.data.dataset
+    assert workers.select(saved["data"]["dataset"], 2) == "random"
+
+
+def test_parse_errors_and_type_checks():
+    with pytest.raises(ValueError, match="worker_split\\(\\[option"):
+        workers.parse("worker_split(mnist, kmnist)")
+    with pytest.raises(ValueError, match="at least one option"):
+        worker_split([])
+    with pytest.raises(ValueError, match="repeat must be a positive int"):
+        worker_split([1, 2], repeat=0)
+    c = config_lib.base_config()
+    with c.ignore_type():
+        c.data.rand_proj = worker_split([False, "yes"])
+    with pytest.raises(config_lib.ConfigError, match="option 'yes' is a str, the field is a bool"):
+        config_lib.validate(c)
+    c = config_lib.base_config()
+    with c.ignore_type():
+        c.data.normalize = worker_split(["standard", "zscore"])
+    with pytest.raises(config_lib.ConfigError, match="data.normalize='zscore' \\(worker 1\\)"):
+        config_lib.validate(c)
+
+
+def test_command_line_override_of_a_field_holding_a_worker_split():
+    """configs/rand_proj.py holds a worker_split; ml_collections parses overrides of it
+    with the parser registered for WorkerSplit."""
+    path = os.path.join(ROOT, "configs", "rand_proj.py")
+    for argv, expected in [
+            ([], worker_split([False, True])),
+            (["--config.data.rand_proj=False"], worker_split([False])),
+            (["--config.data.rand_proj=worker_split([True, False], repeat=3)"],
+             worker_split([True, False], repeat=3))]:
+        values = flags.FlagValues()
+        full_argv = ["prog", f"--config={path}", *argv]
+        config_flags.DEFINE_config_file("config", path, flag_values=values, lock_config=True,
+                                        sys_argv=full_argv)
+        values(full_argv)
+        assert values.config.data.rand_proj == expected
+        assert values.config.data.dataset == "mnist"
+        config_lib.validate(values.config)
+
+
+def test_sampler_applies_the_workers_config():
+    c = config_lib.base_config()
+    c.seed = 11
+    with c.ignore_type():
+        c.data.rand_proj = worker_split([False, True])
+        c.data.filter_classes = worker_split(["", "0,1,2"])
+        c.data.pad_classes = worker_split([0, 12])
+    learner = learners.build(c)
+    by_worker = [experiment.sampler(c, learner, "digits", "train", 5, worker_index=i)
+                 for i in range(4)]
+    assert [s.preprocessor.projection is None for s in by_worker] == [True, False, True, False]
+    assert [s.dataset.num_classes for s in by_worker] == [10, 3, 10, 3]
+    assert [s.num_classes for s in by_worker] == [10, 12, 10, 12]
+    np.testing.assert_array_equal(by_worker[1].preprocessor.projection,
+                                  glorot_uniform_projection(64, 11, 1))
+    assert not np.allclose(by_worker[1].preprocessor.projection,
+                           by_worker[3].preprocessor.projection)
+    # Workers share one loaded copy of the dataset (and its tensors).
+    assert by_worker[0].dataset is by_worker[2].dataset
+    assert by_worker[0]._images is by_worker[2]._images
+    # A dataset mix: worker i trains on options[i % 2].
+    mix = worker_split(["digits", "random"])
+    assert [experiment.sampler(c, learner, mix, "train", 5, worker_index=i).dataset.name
+            for i in range(3)] == ["digits", "random", "digits"]
+
+
+@pytest.mark.parametrize("scope,projected,filtered,padded", [
+    ("shape", False, False, True), ("none", False, False, False), ("all", True, True, True)])
+def test_meta_test_preprocessing_scope(scope, projected, filtered, padded):
+    c = config_lib.base_config()
+    c.data.rand_proj = True
+    c.data.filter_classes = "3,4"
+    c.data.pad_inputs = "10x10x1"
+    c.data.pad_classes = 20
+    c.evaluation.preprocessing = scope
+    learner = learners.build(c)
+    sampler = experiment.sampler(c, learner, "digits", "test", 5)
+    assert (sampler.preprocessor.projection is not None) == projected
+    assert (sampler.dataset.num_classes == 2) == filtered
+    assert sampler.example_shape == ((100,) if padded else (64,))
+    assert sampler.num_classes == (20 if padded else 10)
+    train = experiment.sampler(c, learner, "digits", "train", 5)
+    assert train.preprocessor.projection is not None and train.dataset.num_classes == 2
+
+
+def test_few_shot_sampler_from_config():
+    c = config_lib.base_config()
+    c.data.ways, c.data.shots = 3, 2
+    learner = learners.build(c)
+    sampler = experiment.sampler(c, learner, "digits", "test", 7)
+    assert (sampler.ways, sampler.shots, sampler.steps, sampler.num_classes) == (3, 2, 7, 3)
+    with pytest.raises(ValueError, match="set training.episode_length and "
+                                         "evaluation.episode_length to 7"):
+        experiment.sampler(c, learner, "digits", "train", 500)

@@ -140,3 +140,17 @@ def test_slurm_environment_drives_multi_worker_training(tmp_path):
     slurm_theta, _ = meta_params(tmp_path / "slurm")
     single, _ = run([sys.executable, "-m", "vsml_tf.train", *COMMON], tmp_path / "one")
     np.testing.assert_allclose(slurm_theta, single, rtol=0, atol=1e-5)
+
+
+def test_worker_split_follows_the_global_shard_index(tmp_path):
+    """Half the workers meta-train with a random projection: one device (2 shards) and
+    two replicas (one shard each) compute the same update, which differs from no split."""
+    split = ["--config.data.rand_proj=worker_split([False, True])"]
+    train = [sys.executable, "-m", "vsml_tf.train"] + COMMON
+    one_device, _ = run(train + split, tmp_path / "one")
+    mirrored, _ = run(train + split + ["--config.distribution.strategy=mirrored",
+                                       "--config.distribution.cpu_devices=2"],
+                      tmp_path / "mirrored")
+    no_split, _ = run(train, tmp_path / "plain")
+    np.testing.assert_allclose(mirrored, one_device, rtol=0, atol=1e-5)
+    assert np.abs(no_split - one_device).max() > 1e-4

@@ -14,8 +14,8 @@ Paper scale (as configs/paper_es.py: 1024 pairs, 500-step episodes, 10,001 itera
 the paper ran it on 128 GPUs for ~4 h; one CPU core does ~400 MNIST examples/s in an ES
 step, so this is not a CPU run. Expected (paper Fig. 6): meta-test accuracy keeps rising
 over the 2000-step episodes on MNIST and on the unseen Fashion-MNIST; not reproduced
-here. The per-worker split takes effect where the trainer builds one sampler per worker
-(`experiment.sampler(..., worker_index=i)`).
+here. On any hardware the population is cut into an even number of shards (the paper's
+workers), and every second shard draws projected episodes.
 """
 
 from vsml_tf.config import base_config

@@ -1,4 +1,5 @@
-"""Sweeps: a file whose `get_sweep()` returns a list of {config key: value} points.
+"""Sweeps: a file whose `get_sweep()` returns a list of {config key: value} points
+(plus an optional 'name' for the point's workdir).
 
     python -m vsml_tf.sweep configs/sweeps/NAME.py            # one line per point
     python -m vsml_tf.sweep configs/sweeps/NAME.py --index=3  # the flags of point 3
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import shlex
 import sys
 
 from vsml_tf.config import ConfigError, check_override
@@ -25,7 +27,8 @@ def load(path: str) -> list[dict]:
     points = list(module.get_sweep())
     for point in points:
         for key in point:
-            check_override(key)
+            if key != "name":
+                check_override(key)
     return points
 
 
@@ -36,12 +39,14 @@ def _format(value) -> str:
 
 
 def flags_for(point: dict) -> list[str]:
-    return [f"--config.{key}={_format(value)}" for key, value in point.items()]
+    return [f"--config.{key}={_format(value)}" for key, value in point.items()
+            if key != "name"]
 
 
 def name_for(point: dict) -> str:
-    """A short, filesystem-safe name for a point, e.g. for its workdir."""
-    parts = [f"{key.rsplit('.', 1)[-1]}={_format(value)}" for key, value in point.items()]
+    """A short, filesystem-safe name for a point (its 'name', else from its values)."""
+    parts = [point["name"]] if "name" in point else [
+        f"{key.rsplit('.', 1)[-1]}={_format(value)}" for key, value in point.items()]
     return re.sub(r"[^A-Za-z0-9=._+-]+", "_", "-".join(parts)) or "default"
 
 
@@ -60,10 +65,10 @@ def main(argv: list[str]) -> int:
         if not 0 <= index[0] < len(points):
             print(f"error: --index={index[0]} outside 0..{len(points) - 1}", file=sys.stderr)
             return 2
-        print(" ".join(flags_for(points[index[0]])))
+        print(shlex.join(flags_for(points[index[0]])))  # quoted: eval-able in a shell
         return 0
     for i, point in enumerate(points):
-        print(f"{i}\t{name_for(point)}\t{' '.join(flags_for(point))}")
+        print(f"{i}\t{name_for(point)}\t{shlex.join(flags_for(point))}")
     return 0
 
 

@@ -11,10 +11,12 @@ prints one `vsml-train` command per run; `get_sweep()` returns the runs as overr
 ({config key: value}) for a launcher. Each run is paper scale (1024 pairs, 500-step
 episodes, 10,001 iterations; the paper used 128 GPUs for ~4 h per run). Expected (paper
 Fig. 8): meta-test accuracy on every dataset for every training set, the grid of the
-figure; not reproduced here. Runs that mix datasets need the trainer's per-worker
-samplers (`experiment.sampler(..., worker_index=i)`); EMNIST's 62 classes differ from the
-others' 10, so a trainer that batches all workers in one computation would also set
-`data.pad_classes=62`.
+figure; not reproduced here. Runs that mix datasets give shard i of the population the
+dataset i mod k (`training.num_shards` defaults to a multiple of k); shards run as
+separate computations, so EMNIST's 62 classes mix with the others' 10 as they are. The
+all-five run uses 1280 pairs so that five shards split the population evenly.
+
+    python -m vsml_tf.sweep configs/sweeps/fig8_datasets.py       # the points' flags
 """
 
 from __future__ import annotations
@@ -41,8 +43,12 @@ def get_sweep() -> list[dict]:
     groups.append(("train_all", TRAIN))
     groups += [(f"train_all_but_{left}", tuple(d for d in TRAIN if d != left))
                for left in TRAIN]
-    return [{"name": name, "data.dataset": _datasets(names), "evaluation.datasets": TEST}
-            for name, names in groups]
+    points = [{"name": name, "data.dataset": _datasets(names), "evaluation.datasets": TEST}
+              for name, names in groups]
+    for point in points:
+        if point["name"] == "train_all":
+            point["es.population_size"] = 1280  # divisible by the 5 dataset shards
+    return points
 
 
 def commands(workdir: str = "runs/fig8", data_dir: str = "") -> list[str]:

@@ -213,3 +213,38 @@ def test_straightforward_reference_layers_compute_the_same(layers, input_shape, 
     np.testing.assert_allclose(np.asarray(slow.unroll(params, xs, ys, state)),
                                np.asarray(fast.unroll(params, xs, ys, state)),
                                rtol=1e-5, atol=1e-5)
+
+
+def test_bfloat16_episode_stays_close_to_float32():
+    rng = np.random.default_rng(7)
+    f32 = VSMLNetwork()
+    bf16 = VSMLNetwork(compute_dtype="bfloat16")
+    params, _, _ = random_params(f32, 2, rng, scale=0.3)
+    T, C = 6, 4
+    xs = ops.convert_to_tensor(rng.normal(size=(T, 2, 1, 8)).astype(np.float32))
+    ys = ops.convert_to_tensor(np.eye(C, dtype=np.float32)[rng.integers(0, C, (T, 2, 1))])
+    state = f32.initial_state(lambda shape: ops.ones((2,) + tuple(shape)) * 0.5, (8,), C, 1)
+    a = np.asarray(f32.unroll(params, xs, ys, state))
+    b = np.asarray(bf16.unroll(params, xs, ys, state))
+    assert b.dtype == np.float32
+    assert 0 < np.abs(a - b).max() < 0.05 * np.abs(a).max() + 1e-2
+
+
+@pytest.mark.parametrize("layers,input_shape", [("dense3,dense", (5,)), ("conv2s2,dense", (4, 4, 1))])
+def test_shared_params_equal_per_member_copies(layers, input_shape):
+    """A member axis of 1 (one big matmul) computes what identical per-member copies do."""
+    rng = np.random.default_rng(8)
+    net = VSMLNetwork(layers=layers, backward_pass=True)
+    layout = ParamLayout(net)
+    theta = rng.normal(size=(1, layout.size)).astype(np.float32) * 0.5
+    shared = layout.unflatten(ops.convert_to_tensor(theta))
+    copies = layout.unflatten(ops.convert_to_tensor(np.repeat(theta, 3, axis=0)))
+    T, C = 3, 4
+    xs = ops.convert_to_tensor(rng.normal(size=(T, 3, 2) + input_shape).astype(np.float32))
+    ys = ops.convert_to_tensor(np.eye(C, dtype=np.float32)[rng.integers(0, C, (T, 3, 2))])
+    state = net.initial_state(
+        lambda shape: ops.convert_to_tensor(rng.normal(size=(3,) + tuple(shape)).astype(
+            np.float32)), input_shape, C, 2)
+    np.testing.assert_allclose(np.asarray(net.unroll(shared, xs, ys, state)),
+                               np.asarray(net.unroll(copies, xs, ys, state)),
+                               rtol=1e-5, atol=1e-5)

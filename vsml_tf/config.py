@@ -32,6 +32,7 @@ def base_config() -> ml_collections.ConfigDict:
         layerwise_rnns=False,
         layer_norm=False,
         init_rand_proportion=0.5,
+        compute_dtype="float32",   # or 'bfloat16' for the episode (meta-parameters stay f32)
     ))
 
     # Any value may be a vsml_tf.workers.worker_split([...]): one option per worker.

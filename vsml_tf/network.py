@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 
 import keras
 import numpy as np
-from keras import ops
+from keras import ops, tree
 
 from vsml_tf.layers import VSMLConv2D, VSMLDense
 from vsml_tf.scan import scan
@@ -85,7 +85,8 @@ class VSMLNetwork(keras.Model):
                  msg_size: int = 8, num_micro_ticks: int = 2, output_idx: int = 1,
                  feed_label: bool = True, backward_pass: bool = False,
                  separate_backward_rnn: bool = False, layerwise_rnns: bool = False,
-                 layer_norm: bool = False, init_rand_proportion: float = 0.5, **kwargs):
+                 layer_norm: bool = False, init_rand_proportion: float = 0.5,
+                 compute_dtype: str = "float32", **kwargs):
         super().__init__(**kwargs)
         self.vsml_layers = layers_from_spec(layers)
         self.state_size = state_size
@@ -96,6 +97,7 @@ class VSMLNetwork(keras.Model):
         self.backward_pass = backward_pass
         self.layer_norm = layer_norm
         self.init_rand_proportion = init_rand_proportion
+        self.compute_dtype_name = compute_dtype  # of the episode; meta-parameters stay f32
         if msg_size < 2 or output_idx >= msg_size:
             raise ValueError(f"msg_size={msg_size} must be >= 2 and > output_idx={output_idx}.")
 
@@ -234,13 +236,18 @@ class VSMLNetwork(keras.Model):
         `state` from `initial_state`. Returns logits [T, p, n, C]. `remat` trades compute
         for memory when backpropagating through long episodes."""
         input_shape, num_classes = tuple(xs.shape[3:]), ys.shape[-1]
+        dtype = self.compute_dtype_name
+        if dtype != "float32":  # e.g. bfloat16: half the memory traffic of every tick
+            cast = lambda x: ops.cast(x, dtype)
+            params = tree.map_structure(cast, params)
+            xs, ys, state = cast(xs), cast(ys), tree.map_structure(cast, state)
         carry = self.initial_carry(state, input_shape, num_classes)
 
         def body(params, carry, xy):
             return self.step(params, carry, *xy)
 
         _, logits = scan(body, params, carry, (xs, ys), y_like=ys[0], remat=remat)
-        return logits
+        return ops.cast(logits, "float32")
 
     def call(self, inputs, seed=None):
         """Keras entry point with this model's own weights.

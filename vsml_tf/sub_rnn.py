@@ -8,7 +8,7 @@ math runs on every Keras backend.
 
 Every function takes `params`: a dict name -> tensor whose leading axis is the *member*
 axis (an ES population member or a meta-batch episode), so a whole population runs as one
-batched computation.
+batched computation; a member axis of size 1 means "shared by all members".
 """
 
 from __future__ import annotations
@@ -90,12 +90,19 @@ def split_kernel(params: dict, msg_size: int):
 
 
 def project(x, w):
-    """x: [p, ..., d] times w: [p, d, k] -> [p, ..., k] (per-member matmul)."""
+    """x: [p, ..., d] times w: [p, d, k] -> [p, ..., k] (per-member matmul).
+
+    w may have a member axis of 1 (all members share the parameters, as in gradient
+    meta-training and meta-test): then it is one large matmul instead of p small ones,
+    and its gradient one large reduction."""
     p, d = ops.shape(x)[0], ops.shape(x)[-1]
     lead = ops.shape(x)[1:-1]
-    flat = ops.reshape(x, (p, -1, d))
-    out = ops.matmul(flat, w)
-    return ops.reshape(out, (p,) + tuple(lead) + (ops.shape(w)[-1],))
+    k = ops.shape(w)[-1]
+    if ops.shape(w)[0] == 1:
+        out = ops.matmul(ops.reshape(x, (-1, d)), w[0])
+    else:
+        out = ops.matmul(ops.reshape(x, (p, -1, d)), w)
+    return ops.reshape(out, (p,) + tuple(lead) + (k,))
 
 
 def expand_to(x, rank: int):
@@ -105,13 +112,19 @@ def expand_to(x, rank: int):
     return x
 
 
+def _sigmoid(x):
+    """sigmoid(x) = (1 + tanh(x / 2)) / 2: one fast tanh instead of exp and a division
+    (~8% of a CPU ES step, which is bound by these element-wise passes)."""
+    return 0.5 * ops.tanh(0.5 * x) + 0.5
+
+
 def lstm_cell(gates, c):
     """One LSTM update from pre-activations `gates` [..., 4S] and cell state `c` [..., S]."""
     i, g, f, o = ops.split(gates, 4, axis=-1)
-    f = ops.sigmoid(f + FORGET_BIAS)
-    i = ops.sigmoid(i + INPUT_BIAS)
+    f = _sigmoid(f + FORGET_BIAS)
+    i = _sigmoid(i + INPUT_BIAS)
     c = f * c + i * ops.tanh(g)
-    h = ops.sigmoid(o) * ops.tanh(c)
+    h = _sigmoid(o) * ops.tanh(c)
     return h, c
 
 

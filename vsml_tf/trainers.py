@@ -54,7 +54,8 @@ class EpisodeRunner:
         self.remat = remat
 
     def run(self, thetas, xs, ys, state_seeds):
-        """thetas [p, D], episodes [T, p, n, ...] -> per-step (loss, accuracy) [T, p]."""
+        """thetas [p, D] (or [1, D]: shared), episodes [T, p, n, ...] -> per-step (loss,
+        accuracy) [T, p]."""
         state = self.network.initial_state(rng.truncated_normal_sampler(state_seeds),
                                            tuple(xs.shape[3:]), ys.shape[-1], xs.shape[2])
         logits = self.network.unroll(self.layout.unflatten(thetas), xs, ys, state,
@@ -67,8 +68,7 @@ class EpisodeRunner:
         state_seeds = tf.map_fn(lambda s: tf.random.experimental.stateless_fold_in(s, 1),
                                 seeds)
         xs, ys = sampler.sample(data_seeds)
-        thetas = tf.tile(theta[None], [seeds.shape[0], 1])
-        return self.run(thetas, xs, ys, state_seeds)
+        return self.run(theta[None], xs, ys, state_seeds)  # one theta shared by all
 
 
 def shard_pieces(replica: int, replicas: int, total: int, num_shards: int):
@@ -267,9 +267,8 @@ class GradientTrainer(MetaTrainer):
         xs, ys = sampler.sample(data_seeds)
         with tf.GradientTape() as tape:
             tape.watch(self.theta)
-            thetas = tf.tile(tf.convert_to_tensor(self.theta)[None],
-                             [episode_ids.shape[0], 1])
-            step_loss, _ = self.runner.run(thetas, xs, ys, state_seeds)
+            shared = tf.convert_to_tensor(self.theta)[None]  # member axis 1: one big matmul
+            step_loss, _ = self.runner.run(shared, xs, ys, state_seeds)
             loss_sum = tf.reduce_sum(meta_loss(step_loss, self.loss_type))
         return loss_sum, tape.gradient(loss_sum, self.theta)
 

@@ -7,13 +7,12 @@ import ml_collections
 
 from vsml_tf import datasets, learners
 from vsml_tf.episodes import EpisodeSampler
-from vsml_tf.layers import VSMLConv2D
 from vsml_tf.trainers import EpisodeRunner, ESTrainer, GradientTrainer
 
 
 def needs_images(learner) -> bool:
-    """Conv learners read [H, W, C] examples; all others flattened vectors."""
-    return any(isinstance(layer, VSMLConv2D) for layer in getattr(learner, "vsml_layers", []))
+    """Learners with conv layers read [H, W, C] examples; all others flattened vectors."""
+    return bool(getattr(learner, "uses_images", False))
 
 
 def sampler(config: ml_collections.ConfigDict, learner, dataset: str, split: str,

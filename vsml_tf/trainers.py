@@ -41,6 +41,8 @@ class EpisodeRunner:
     def __init__(self, network, sampler: EpisodeSampler, remat: bool = False):
         self.network = network
         self.sampler = sampler
+        if hasattr(network, "build_for"):  # learners whose weights depend on the data's shape
+            network.build_for(sampler.example_shape, sampler.num_classes)
         self.layout = ParamLayout(network)
         self.remat = remat
 

@@ -32,6 +32,24 @@ def base_config() -> ml_collections.ConfigDict:
         init_rand_proportion=0.5,
     ))
 
+    # The baseline learners (config.learner = metarnn, fwmemory, hebbian, fwp, sgd; see
+    # vsml_tf/baselines/). use_conv puts three 3x3 stride-2 convolutions (conv_channels
+    # each; ReLU, ReLU, tanh) in front, meta-learned (learned online for sgd).
+    c.baselines = ml_collections.ConfigDict(dict(
+        metarnn=dict(hidden_size=128, num_micro_ticks=2, use_conv=False, conv_channels=64),
+        fwmemory=dict(hidden_size=32, memory_size=16, use_conv=False, conv_channels=8),
+        hebbian=dict(rule="oja",           # 'hebb' or 'oja'
+                     rate_init=-4.5,       # fast-weight rate sigmoid(a), a's initial value
+                     coeff_init=0.01,      # initial plasticity coefficients C
+                     use_conv=False, conv_channels=8),
+        fwp=dict(fast_size=64, use_conv=False, conv_channels=8),
+        sgd=dict(num_layers=1,             # 1: linear, 2: one tanh hidden layer
+                 hidden_size=160,
+                 optimizer="sgd",          # 'sgd' or 'adam'
+                 learning_rate=0.01,       # paper: 0.01 for sgd, 1e-3 for adam
+                 use_conv=False, conv_channels=8),
+    ))
+
     c.data = ml_collections.ConfigDict(dict(
         dataset="digits",          # meta-training dataset (see vsml_tf.datasets)
         batch_size=1,              # examples per step inside an episode

@@ -152,15 +152,18 @@ def delta_rule(F, k, v, beta):
     return new
 
 
-def fwp_episode(params, xs, ys, fast0, f):
+def fwp_episode(params, xs, ys, fast0, f, normalize_keys=False, use_conv=False):
     n, C = ys.shape[1:]
     F = fast0.copy()
     prev, error, label = np.zeros((n, C)), np.zeros((n, C)), np.zeros((n, C))
     out = []
     for x, y in zip(xs, ys):
-        inp = np.concatenate([x.reshape(n, -1), prev, error, label], -1)
+        inp = np.concatenate([features(params, x, use_conv), prev, error, label], -1)
         slow = linear(params["slow"], inp)
         k, v, q, beta = slow[:, :f], slow[:, f:f + C], slow[:, f + C:2 * f + C], slow[:, -1:]
+        if normalize_keys:
+            k = k / np.linalg.norm(k, axis=-1, keepdims=True)
+            q = q / np.linalg.norm(q, axis=-1, keepdims=True)
         F = delta_rule(F, k, v, sigmoid(beta))
         logits = bounded(q @ F)
         prev, error, label = logits, softmax(logits) - y, y

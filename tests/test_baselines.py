@@ -30,8 +30,10 @@ def small_learner(name, use_conv=False):
                                                      conv_channels=3),
         "oja": lambda: baselines.HebbianFastWeights(rule="oja", use_conv=use_conv,
                                                     conv_channels=3),
-        "fwp": lambda: baselines.FastWeightProgrammer(fast_size=4, use_conv=use_conv,
-                                                      conv_channels=3),
+        "fwp": lambda: baselines.FastWeightProgrammer(fast_size=4, normalize_keys=False,
+                                                      use_conv=use_conv, conv_channels=3),
+        "fwp_unit_keys": lambda: baselines.FastWeightProgrammer(
+            fast_size=4, use_conv=use_conv, conv_channels=3),
     }[name]
     learner = make()
     learner.build_for((6, 5, 2) if use_conv else (6,), C)
@@ -74,12 +76,13 @@ def reference_episode(name, learner, params, xs, ys, state, use_conv):
                                     use_conv)
     if name in ("hebb", "oja"):
         return ref.hebbian_episode(params, xs, ys, name, use_conv)
-    return ref.fwp_episode(params, xs, ys, state, learner.fast_size)
+    return ref.fwp_episode(params, xs, ys, state, learner.fast_size, learner.normalize_keys,
+                           use_conv)
 
 
 CASES = [("metarnn", False, 1), ("metarnn", True, 2), ("fwmemory", False, 2),
          ("fwmemory", True, 1), ("hebb", False, 2), ("oja", False, 2), ("oja", True, 1),
-         ("fwp", False, 2)]
+         ("fwp", False, 2), ("fwp_unit_keys", False, 2), ("fwp_unit_keys", True, 1)]
 
 
 @pytest.mark.parametrize("name,use_conv,batch", CASES)
@@ -87,20 +90,21 @@ def test_episode_matches_numpy_reference(name, use_conv, batch):
     """Whole episodes of a population whose members have different parameters."""
     rng = np.random.default_rng(0)
     learner = small_learner(name, use_conv)
-    scale = 0.2 if name == "fwp" else 0.5  # keep the delta rule's fast weights moderate
+    scale = 0.2 if name == "fwp" else 0.5  # keep the verbatim delta rule's F moderate
     params = random_params(learner, MEMBERS, rng, scale)
     xs, ys = episode(rng, MEMBERS, batch, use_conv=use_conv)
     state = learner.initial_state(fixed_sample(rng), xs.shape[3:], C, batch)
     logits = np.asarray(learner.unroll(params, f32(xs), f32(ys), state))
     assert logits.shape == (5, MEMBERS, batch, C)
     for p in range(MEMBERS):
-        fast0 = np.asarray(state["fast"][p], np.float64) if name == "fwp" else None
+        fast0 = np.asarray(state["fast"][p], np.float64) if "fwp" in name else None
         expected = reference_episode(name, learner, member_params(params, p), xs[:, p],
                                      ys[:, p], fast0, use_conv)
         np.testing.assert_allclose(logits[:, p], expected, rtol=RTOL, atol=ATOL)
 
 
-@pytest.mark.parametrize("name", ["metarnn", "fwmemory", "hebb", "oja", "fwp", "sgd"])
+@pytest.mark.parametrize("name", ["metarnn", "fwmemory", "hebb", "oja", "fwp",
+                                  "fwp_unit_keys", "sgd"])
 def test_feedback_arrives_one_step_late(name):
     """Changing y_t leaves predictions <= t alone and changes later ones."""
     rng = np.random.default_rng(1)

@@ -42,7 +42,9 @@ def base_config() -> ml_collections.ConfigDict:
                      rate_init=-4.5,       # fast-weight rate sigmoid(a), a's initial value
                      coeff_init=0.01,      # initial plasticity coefficients C
                      use_conv=False, conv_channels=8),
-        fwp=dict(fast_size=64, use_conv=False, conv_channels=8),
+        fwp=dict(fast_size=64,
+                 normalize_keys=True,      # False: verbatim delta rule (diverges, see fwp.py)
+                 use_conv=False, conv_channels=8),
         sgd=dict(num_layers=1,             # 1: linear, 2: one tanh hidden layer
                  hidden_size=160,
                  optimizer="sgd",          # 'sgd' or 'adam'
@@ -86,6 +88,8 @@ def base_config() -> ml_collections.ConfigDict:
         every=100,                 # during training; 0 disables
         num_episodes_during_training=8,
         chunk=16,                  # episodes per compiled call
+        compare="",                # learners to meta-test together (see vsml_tf/evaluate.py):
+                                   # comma-separated LABEL=WORKDIR or NAME (no meta-params)
     ))
 
     c.logging = ml_collections.ConfigDict(dict(

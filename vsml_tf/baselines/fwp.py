@@ -9,6 +9,13 @@ A slow linear map programs a fast weight matrix F [f, outputs] at every step:
 with k, q in R^f (f = 64), v in R^outputs and a scalar beta. Only the slow map is
 meta-learned; F starts every episode from a fresh variance-scaling draw. With a batch
 inside the episode, F is shared and k^T sums the updates over the batch's rows.
+
+`normalize_keys` (default) divides k and q by their L2 norms, as Schlag et al. (2021)
+normalize theirs. Without it -- the equations above verbatim, as in the paper's code --
+the update multiplies F along k by (1 - beta ||k||^2), and at initialization
+||k||^2 ~ f (unit-variance inputs), so F grows ~30x per step and overflows within ~30
+steps on standardized digits (NaN meta-loss and gradients). With unit keys the delta rule
+is a contraction and a read with q = k returns the stored value when beta = 1.
 """
 
 from __future__ import annotations
@@ -28,13 +35,19 @@ def delta_rule(fast, key, value, beta):
     return fast + ops.einsum("pnf,pnc->pfc", key, beta * (value - old))
 
 
+def unit_norm(x, eps: float = 1e-6):
+    """x / ||x|| over the last axis."""
+    return x * ops.rsqrt(ops.sum(ops.square(x), axis=-1, keepdims=True) + eps)
+
+
 class FastWeightProgrammer(BaselineLearner):
     """Slow Linear -> (k, v, q, beta); fast weights [fast_size, classes] by the delta rule."""
 
-    def __init__(self, fast_size: int = 64, use_conv: bool = False, conv_channels: int = 8,
-                 **kwargs):
+    def __init__(self, fast_size: int = 64, normalize_keys: bool = True,
+                 use_conv: bool = False, conv_channels: int = 8, **kwargs):
         super().__init__(use_conv=use_conv, conv_channels=conv_channels, **kwargs)
         self.fast_size = fast_size
+        self.normalize_keys = normalize_keys
 
     def create_weights(self, feature_size: int, num_classes: int) -> None:
         self.add_linear("slow", feature_size + 3 * num_classes,
@@ -56,6 +69,8 @@ class FastWeightProgrammer(BaselineLearner):
         f, num_classes = self.fast_size, y.shape[-1]
         key, value, query, beta = ops.split(blocks.linear(params["slow"], inputs),
                                             [f, f + num_classes, 2 * f + num_classes], -1)
+        if self.normalize_keys:
+            key, query = unit_norm(key), unit_norm(query)
         fast = delta_rule(fast, key, value, ops.sigmoid(beta))
         logits = blocks.bounded(ops.einsum("pnf,pfc->pnc", query, fast))
         return (fast, logits, blocks.prediction_error(logits, y), y), logits

@@ -60,6 +60,10 @@ def train(config, workdir: str):
     os.makedirs(workdir, exist_ok=True)
     write_config(config, workdir)
     trainer = experiment.build_trainer(config)
+    if not trainer.layout.size:
+        print(f"Learner {config.learner!r} has no meta-parameters: nothing to meta-train; "
+              f"meta-testing it directly (as vsml-evaluate does).", flush=True)
+        return trainer, False
     manager = checkpoints.manager(trainer.checkpoint_items(), workdir,
                                   config.checkpoint.max_to_keep)
     if manager.restore_or_initialize():

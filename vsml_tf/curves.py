@@ -62,6 +62,7 @@ def plot(path: str, results: list[dict], smooth: int = 10) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     learners = {r["learner"] for r in results}
+    datasets = {r["dataset"] for r in results}
     for r in results:
         acc = r["accuracy"]
         if smooth > 1 and acc.shape[1] > smooth:  # moving average over steps
@@ -70,7 +71,8 @@ def plot(path: str, results: list[dict], smooth: int = 10) -> None:
         steps = np.arange(acc.shape[1]) + (smooth - 1 if acc.shape[1] != r["accuracy"].shape[1]
                                            else 0)
         mean, std = acc.mean(0), acc.std(0)
-        label = r["dataset"] if len(learners) == 1 else f"{r['learner']} / {r['dataset']}"
+        label = (r["dataset"] if len(learners) == 1 else r["learner"] if len(datasets) == 1
+                 else f"{r['learner']} / {r['dataset']}")
         ax.plot(steps, mean, label=label)
         ax.fill_between(steps, mean - std, mean + std, alpha=0.2 if len(results) <= 3 else 0.07)
     ax.set_xlabel("online step (examples seen)")

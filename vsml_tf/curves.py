@@ -60,10 +60,12 @@ def plot(path: str, results: list[dict], smooth: int = 10) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    many = len(results) > 6  # comparisons: distinct colors, faint bands, legend outside
+    fig, ax = plt.subplots(figsize=(9.5 if many else 7, 4.5))
+    colors = plt.get_cmap("tab10" if len(results) <= 10 else "tab20").colors
     learners = {r["learner"] for r in results}
     datasets = {r["dataset"] for r in results}
-    for r in results:
+    for i, r in enumerate(results):
         acc = r["accuracy"]
         if smooth > 1 and acc.shape[1] > smooth:  # moving average over steps
             kernel = np.ones(smooth) / smooth
@@ -73,13 +75,18 @@ def plot(path: str, results: list[dict], smooth: int = 10) -> None:
         mean, std = acc.mean(0), acc.std(0)
         label = (r["dataset"] if len(learners) == 1 else r["learner"] if len(datasets) == 1
                  else f"{r['learner']} / {r['dataset']}")
-        ax.plot(steps, mean, label=label)
-        ax.fill_between(steps, mean - std, mean + std, alpha=0.2 if len(results) <= 3 else 0.07)
+        color = colors[i % len(colors)]
+        ax.plot(steps, mean, label=label, color=color)
+        ax.fill_between(steps, mean - std, mean + std, color=color,
+                        alpha=0.2 if len(results) <= 3 else 0.07)
     ax.set_xlabel("online step (examples seen)")
     ax.set_ylabel(f"accuracy (moving average over {smooth} steps)")
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small" if len(results) > 4 else None)
+    if many:
+        ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
+    else:
+        ax.legend(fontsize="small" if len(results) > 3 else None)
     ax.set_title("Meta-test learning curves" if len(learners) == 1 else
                  f"Meta-test learning curves of {len(learners)} learners on the same episodes")
     fig.tight_layout()

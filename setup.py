@@ -10,7 +10,8 @@ setup(
     long_description=open("README.md").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
-    packages=["vsml_tf", "vsml_tf.datasets", "vsml_tf.configs", "vsml_tf.configs.sweeps"],
+    packages=["vsml_tf", "vsml_tf.baselines", "vsml_tf.datasets", "vsml_tf.configs",
+              "vsml_tf.configs.sweeps"],
     package_dir={"vsml_tf.configs": "configs"},
     install_requires=[
         "tensorflow>=2.16",

@@ -35,6 +35,26 @@ def base_config() -> ml_collections.ConfigDict:
         compute_dtype="float32",   # or 'bfloat16' for the episode (meta-parameters stay f32)
     ))
 
+    # The baseline learners (config.learner = metarnn, fwmemory, hebbian, fwp, sgd; see
+    # vsml_tf/baselines/). use_conv puts three 3x3 stride-2 convolutions (conv_channels
+    # each; ReLU, ReLU, tanh) in front, meta-learned (learned online for sgd).
+    c.baselines = ml_collections.ConfigDict(dict(
+        metarnn=dict(hidden_size=128, num_micro_ticks=2, use_conv=False, conv_channels=64),
+        fwmemory=dict(hidden_size=32, memory_size=16, use_conv=False, conv_channels=8),
+        hebbian=dict(rule="oja",           # 'hebb' or 'oja'
+                     rate_init=-4.5,       # fast-weight rate sigmoid(a), a's initial value
+                     coeff_init=0.01,      # initial plasticity coefficients C
+                     use_conv=False, conv_channels=8),
+        fwp=dict(fast_size=64,
+                 normalize_keys=True,      # False: verbatim delta rule (diverges, see fwp.py)
+                 use_conv=False, conv_channels=8),
+        sgd=dict(num_layers=1,             # 1: linear, 2: one tanh hidden layer
+                 hidden_size=160,
+                 optimizer="sgd",          # 'sgd' or 'adam'
+                 learning_rate=0.01,       # paper: 0.01 for sgd, 1e-3 for adam
+                 use_conv=False, conv_channels=8),
+    ))
+
     # Any value may be a vsml_tf.workers.worker_split([...]): one option per worker.
     c.data = ml_collections.ConfigDict(dict(
         dataset="digits",          # meta-training dataset (see vsml_tf.datasets.LOADERS)
@@ -96,6 +116,8 @@ def base_config() -> ml_collections.ConfigDict:
         every=100,                 # during training; 0 disables
         num_episodes_during_training=8,
         chunk=16,                  # episodes per compiled call
+        compare="",                # learners to meta-test together (see vsml_tf/evaluate.py):
+                                   # comma-separated LABEL=WORKDIR or NAME (no meta-params)
         preprocessing="shape",     # 'shape': data.normalize/stats/resize/pad_* as in
                                    # meta-training; 'none': normalization only (native
                                    # size); 'all': also rand_proj/shuffle/filter (worker 0)

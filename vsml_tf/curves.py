@@ -53,15 +53,19 @@ def read_csv(path: str) -> list[dict]:
 
 
 def plot(path: str, results: list[dict], smooth: int = 10) -> None:
-    """Accuracy vs online step: mean over episodes with a +-1 std band per curve."""
+    """Accuracy vs online step: mean over episodes with a +-1 std band per curve, one curve
+    per (learner, dataset)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    many = len(results) > 6  # comparisons: distinct colors, faint bands, legend outside
+    fig, ax = plt.subplots(figsize=(9.5 if many else 7, 4.5))
+    colors = plt.get_cmap("tab10" if len(results) <= 10 else "tab20").colors
     learners = {r["learner"] for r in results}
-    for r in results:
+    datasets = {r["dataset"] for r in results}
+    for i, r in enumerate(results):
         acc = r["accuracy"]
         if smooth > 1 and acc.shape[1] > smooth:  # moving average over steps
             kernel = np.ones(smooth) / smooth
@@ -69,15 +73,22 @@ def plot(path: str, results: list[dict], smooth: int = 10) -> None:
         steps = np.arange(acc.shape[1]) + (smooth - 1 if acc.shape[1] != r["accuracy"].shape[1]
                                            else 0)
         mean, std = acc.mean(0), acc.std(0)
-        label = r["dataset"] if len(learners) == 1 else f"{r['learner']} / {r['dataset']}"
-        ax.plot(steps, mean, label=label)
-        ax.fill_between(steps, mean - std, mean + std, alpha=0.2)
+        label = (r["dataset"] if len(learners) == 1 else r["learner"] if len(datasets) == 1
+                 else f"{r['learner']} / {r['dataset']}")
+        color = colors[i % len(colors)]
+        ax.plot(steps, mean, label=label, color=color)
+        ax.fill_between(steps, mean - std, mean + std, color=color,
+                        alpha=0.2 if len(results) <= 3 else 0.07)
     ax.set_xlabel("online step (examples seen)")
     ax.set_ylabel(f"accuracy (moving average over {smooth} steps)")
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
-    ax.legend()
-    ax.set_title("Meta-test learning curves")
+    if many:
+        ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
+    else:
+        ax.legend(fontsize="small" if len(results) > 3 else None)
+    ax.set_title("Meta-test learning curves" if len(learners) == 1 else
+                 f"Meta-test learning curves of {len(learners)} learners on the same episodes")
     fig.tight_layout()
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     fig.savefig(path, dpi=120)
@@ -95,12 +106,14 @@ def windows(steps: int) -> list[tuple[int, int]]:
 
 
 def summary_table(results: list[dict]) -> str:
+    """One line per (learner, dataset): mean accuracy over the windows of `windows`."""
+    width = max([12] + [len(r["learner"]) for r in results])
     lines = []
-    header = f"{'learner':<12} {'dataset':<16} {'episodes':>8}  accuracy by online steps"
+    header = f"{'learner':<{width}} {'dataset':<16} {'episodes':>8}  accuracy by online steps"
     lines.append(header)
     lines.append("-" * len(header))
     for r in results:
         acc = r["accuracy"]
         cells = "  ".join(f"[{a}:{b}] {acc[:, a:b].mean():.3f}" for a, b in windows(acc.shape[1]))
-        lines.append(f"{r['learner']:<12} {r['dataset']:<16} {acc.shape[0]:>8}  {cells}")
+        lines.append(f"{r['learner']:<{width}} {r['dataset']:<16} {acc.shape[0]:>8}  {cells}")
     return "\n".join(lines)

@@ -1,31 +1,52 @@
-"""Meta-test: run the learner with fixed meta-parameters on held-out episodes.
+"""Meta-test: run learners with fixed meta-parameters on held-out episodes.
 
     vsml-evaluate --config=configs/NAME.py --workdir=DIR [--config.evaluation.datasets=a,b]
 
-restores the latest checkpoint in DIR and writes DIR/eval/curves.csv, DIR/eval/curves.png
-and DIR/eval/summary.txt (also printed). No gradient is taken: the learner learns inside
-its activations.
+restores the latest checkpoint in DIR (a learner without meta-parameters, such as online
+SGD, needs none) and writes DIR/eval/curves.csv, DIR/eval/curves.png and
+DIR/eval/summary.txt (also printed). No gradient is taken: the learner learns inside its
+activations (online SGD excepted: its learning *is* gradient descent).
+
+Several learners on the same episodes, into one curves.csv and one plot:
+
+    vsml-evaluate --config=configs/quickstart.py --workdir=vsml_runs/compare \\
+        --config.evaluation.compare=vsml=vsml_runs/quickstart,metarnn=vsml_runs/metarnn,sgd
+
+`evaluation.compare` is a comma-separated list of
+  LABEL=WORKDIR   a run of vsml-train: learner and settings from WORKDIR/config.json,
+                  meta-parameters from the latest checkpoint in WORKDIR/checkpoints;
+  NAME, LABEL=NAME  a registered learner without meta-parameters (e.g. sgd), set up by
+                  the --config's own sections (e.g. baselines.sgd).
+Then exactly these learners are meta-tested (the run in --workdir only if listed) and
+--workdir receives the outputs, with LABEL in the `learner` column. Every learner sees the
+same episodes: datasets, episode length and count, batch size and seed all come from
+--config (each learner keeps its own data settings otherwise, e.g. padding).
 """
 
 from __future__ import annotations
 
+import json
 import os
 
+import ml_collections
 from absl import logging
 
-from vsml_tf import checkpoints, cli, curves, experiment
-from vsml_tf.config import split_list
+from vsml_tf import checkpoints, cli, curves, experiment, learners
+from vsml_tf.config import ConfigError, base_config, split_list, validate
 
 
-def meta_test(config, trainer) -> list[dict]:
-    """Curves of trainer.theta on the test split of every evaluation dataset."""
+def meta_test(config, trainer, label: str | None = None) -> list[dict]:
+    """Curves of trainer.theta on the test split of every evaluation dataset, on the
+    episodes of config.seed."""
     results = []
     learner = trainer.network
     ev = config.evaluation
     for dataset in split_list(ev.datasets):
         sampler = experiment.sampler(config, learner, dataset, "test", ev.episode_length)
-        loss, acc = trainer.meta_test(sampler, ev.num_episodes, chunk=ev.chunk)
-        results.append(dict(learner=config.learner, dataset=dataset, loss=loss, accuracy=acc))
+        loss, acc = trainer.meta_test(sampler, ev.num_episodes, chunk=ev.chunk,
+                                      seed=config.seed)
+        results.append(dict(learner=label or config.learner, dataset=dataset, loss=loss,
+                            accuracy=acc))
     return results
 
 
@@ -39,13 +60,95 @@ def write_outputs(results: list[dict], workdir: str) -> str:
     return table
 
 
-def evaluate(config, workdir: str, trainer=None) -> list[dict]:
-    """Meta-test the latest checkpoint in `workdir` (or `trainer`'s current theta)."""
-    if trainer is None:
-        trainer = experiment.build_trainer(config)
+def load_trainer(config, workdir: str | None, label: str | None = None):
+    """A meta-trainer holding the meta-parameters of the latest checkpoint in `workdir`
+    (nothing to restore for a learner without meta-parameters)."""
+    trainer = experiment.build_trainer(config)
+    if trainer.layout.size:
+        if workdir is None:
+            raise ValueError(
+                f"evaluation.compare entry {label!r}: learner {config.learner!r} has "
+                f"{trainer.layout.size} meta-parameters; name its trained run as "
+                f"{label}=WORKDIR.")
         path = checkpoints.restore_meta_params(trainer.theta, workdir)
         logging.info("Meta-testing %s", path)
-    results = meta_test(config, trainer)
+    return trainer
+
+
+def run_config(workdir: str) -> ml_collections.ConfigDict:
+    """The resolved config a vsml-train run wrote to WORKDIR/config.json."""
+    path = os.path.join(workdir, "config.json")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No config.json in {workdir}: a compare entry LABEL=WORKDIR "
+                                f"needs the workdir of a vsml-train run.")
+    config = base_config()
+
+    def merge(target, values, prefix):
+        for key, value in values.items():
+            if key not in target:
+                raise ConfigError(f"{path}: unknown config key '{prefix}{key}' (a run of "
+                                  f"another version of vsml_tf?).")
+            if isinstance(target[key], ml_collections.ConfigDict):
+                merge(target[key], value, f"{prefix}{key}.")
+            else:
+                target[key] = value
+
+    with open(path) as f:
+        merge(config, json.load(f), "")
+    validate(config)
+    return config
+
+
+def with_episodes_of(learner_config, config) -> ml_collections.ConfigDict:
+    """learner_config, meta-tested on the episodes of `config` (its evaluation section,
+    seed and in-episode batch size)."""
+    learner_config = ml_collections.ConfigDict(learner_config.to_dict())
+    for key, value in config.evaluation.items():
+        learner_config.evaluation[key] = value
+    learner_config.evaluation.compare = ""
+    learner_config.seed = config.seed
+    learner_config.data.batch_size = config.data.batch_size
+    return learner_config
+
+
+def compare_entries(config) -> list[tuple[str, ml_collections.ConfigDict, str | None]]:
+    """(label, learner config, workdir or None) for each entry of evaluation.compare."""
+    entries, labels = [], set()
+    for item in split_list(config.evaluation.compare):
+        label, _, source = (s.strip() for s in item.partition("="))
+        source = source or label
+        if not label or label in labels:
+            raise ValueError(f"evaluation.compare entry {item!r}: labels must be unique and "
+                             f"non-empty (LABEL=WORKDIR or NAME).")
+        labels.add(label)
+        if os.path.isdir(source):
+            learner_config, workdir = run_config(source), source
+        elif source in learners.BUILDERS:
+            learner_config, workdir = ml_collections.ConfigDict(config.to_dict()), None
+            learner_config.learner = source
+        else:
+            raise ValueError(f"evaluation.compare entry {item!r}: {source!r} is neither a "
+                             f"directory nor a registered learner {sorted(learners.BUILDERS)}.")
+        entries.append((label, with_episodes_of(learner_config, config), workdir))
+    return entries
+
+
+def evaluate(config, workdir: str, trainer=None) -> list[dict]:
+    """Meta-test the latest checkpoint in `workdir` (or `trainer`'s current theta), or the
+    learners of `evaluation.compare`; write the outputs to workdir/eval."""
+    runs = []
+    entries = compare_entries(config)
+    if trainer is not None:
+        runs.append((config.learner, trainer))
+    elif not entries:
+        runs.append((config.learner, load_trainer(config, workdir)))
+    runs = [(label, config, t) for label, t in runs]
+    runs += [(label, learner_config, load_trainer(learner_config, source, label))
+             for label, learner_config, source in entries]  # every error before any work
+    results = []
+    for label, learner_config, t in runs:
+        logging.info("Meta-testing %s (%s)", label, learner_config.learner)
+        results += meta_test(learner_config, t, label)
     table = write_outputs(results, workdir)
     print(f"\nMeta-test ({config.evaluation.num_episodes} episodes of "
           f"{config.evaluation.episode_length} steps), outputs in "

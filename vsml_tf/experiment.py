@@ -11,13 +11,12 @@ from vsml_tf import datasets, learners, workers
 from vsml_tf.datasets.preprocess import Preprocessor, parse_shape
 from vsml_tf.episodes import EpisodeSampler, FewShotSampler
 from vsml_tf.distribute import Replicas
-from vsml_tf.layers import VSMLConv2D
 from vsml_tf.trainers import ESTrainer, GradientTrainer
 
 
 def needs_images(learner) -> bool:
-    """Conv learners read [H, W, C] examples; all others flattened vectors."""
-    return any(isinstance(layer, VSMLConv2D) for layer in getattr(learner, "vsml_layers", []))
+    """Learners with conv layers read [H, W, C] examples; all others flattened vectors."""
+    return bool(getattr(learner, "uses_images", False))
 
 
 def sampler(config: ml_collections.ConfigDict, learner, dataset, split: str, steps: int,

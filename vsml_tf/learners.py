@@ -13,6 +13,7 @@ from typing import Callable
 
 import ml_collections
 
+from vsml_tf import baselines
 from vsml_tf.network import VSMLNetwork
 
 
@@ -22,6 +23,11 @@ def _vsml(config: ml_collections.ConfigDict):
 
 BUILDERS: dict[str, Callable] = {
     "vsml": _vsml,
+    "metarnn": lambda c: baselines.MetaRNN(**c.baselines.metarnn, name="metarnn"),
+    "fwmemory": lambda c: baselines.FastWeightMemory(**c.baselines.fwmemory, name="fwmemory"),
+    "hebbian": lambda c: baselines.HebbianFastWeights(**c.baselines.hebbian, name="hebbian"),
+    "fwp": lambda c: baselines.FastWeightProgrammer(**c.baselines.fwp, name="fwp"),
+    "sgd": lambda c: baselines.OnlineGradientLearner(**c.baselines.sgd, name="sgd"),
 }
 
 

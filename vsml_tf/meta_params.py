@@ -44,6 +44,8 @@ class ParamLayout:
 
     def from_network(self) -> np.ndarray:
         """The network's own weights as a flat float32 vector [size]."""
+        if not self.entries:  # a learner without meta-parameters (e.g. online SGD)
+            return np.zeros([0], np.float32)
         return np.asarray(ops.convert_to_numpy(self.flatten(self.network.meta_params()))[0])
 
     def assign_to_network(self, theta) -> None:

@@ -114,6 +114,11 @@ class VSMLNetwork(keras.Model):
         self.sub_rnns = list({id(r): r for r in self.forward_rnns + self.backward_rnns}.values())
         self.built = True  # all weights exist now: they do not depend on input shapes
 
+    @property
+    def uses_images(self) -> bool:
+        """Conv layers read examples as images [H, W, C]; dense ones flatten them."""
+        return any(isinstance(layer, VSMLConv2D) for layer in self.vsml_layers)
+
     # -- meta-parameters ------------------------------------------------------------------
 
     def meta_params(self, members: int = 1) -> dict:

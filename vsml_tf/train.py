@@ -66,6 +66,10 @@ def train(config, workdir: str, replicas=None):
         os.makedirs(workdir, exist_ok=True)
         write_config(config, workdir)
     trainer = experiment.build_trainer(config, replicas)
+    if not trainer.layout.size:
+        print(f"Learner {config.learner!r} has no meta-parameters: nothing to meta-train; "
+              f"meta-testing it directly (as vsml-evaluate does).", flush=True)
+        return trainer, False
     manager = checkpoints.manager(trainer.checkpoint_items(), workdir,
                                   config.checkpoint.max_to_keep)
     if manager.restore_or_initialize():

@@ -97,12 +97,15 @@ class MetaTrainer:
                  replicas: Replicas | None = None, jit_compile: bool = True,
                  remat: bool = False, beta_1: float = 0.9, beta_2: float = 0.999):
         self.replicas = replicas or Replicas()
+        self._sampler_for_shard = sampler_for_shard
+        self._samplers = {}
+        if hasattr(network, "build_for"):  # learners whose weights depend on the data shape
+            first = self.sampler(0)
+            network.build_for(first.example_shape, first.num_classes)
         self.runner = EpisodeRunner(network, remat)
         self.layout = self.runner.layout
         self.num_shards = num_shards or self.replicas.count
         self.jit_compile = jit_compile
-        self._sampler_for_shard = sampler_for_shard
-        self._samplers = {}
         with self.replicas.scope():
             self.theta = tf.Variable(self.layout.from_network(), name="meta_params")
             self.optimizer = keras.optimizers.Adam(learning_rate, beta_1=beta_1,

@@ -15,27 +15,12 @@ weights: at chance with labels permuted per episode (README, Baselines).
 
 Paper scale: `--config.training.algorithm=es --config.es.population_size=1024
 --config.training.episode_length=500 --config.training.num_iterations=10001` on MNIST,
-with every dataset padded to 28x28x1 and 62 classes where the data layer offers it.
+with every dataset padded to 28x28x1 and 62 classes (`--config.data.pad_inputs=28x28x1
+--config.data.pad_classes=62`).
 """
 
-from vsml_tf.config import base_config
+from vsml_tf.config import base_config, digits_run
 
 
 def get_config(arg=None):
-    config = base_config()
-    config.learner = "fwp"
-    config.data.dataset = "digits"
-    config.training.algorithm = arg or "gradient"
-    config.training.num_iterations = 1000
-    config.training.episode_length = 100
-    config.gradient.meta_batch_size = 16
-    config.es.population_size = 32
-    config.evaluation.datasets = "digits"
-    config.evaluation.episode_length = 400
-    config.evaluation.num_episodes = 64
-    config.evaluation.every = 250
-    config.evaluation.num_episodes_during_training = 16
-    config.evaluation.chunk = 32
-    config.logging.summary_every = 50
-    config.checkpoint.every = 250
-    return config
+    return digits_run(base_config(), learner="fwp", algorithm=arg or "gradient")

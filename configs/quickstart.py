@@ -12,22 +12,11 @@ hundred iterations (ES plateau), then drops. Meta-test accuracy on held-out digi
 ~0.6 over online steps 0-49 and ~0.85 over steps 300-399 (see README for measured values).
 """
 
-from vsml_tf.config import base_config
+from vsml_tf.config import base_config, digits_run
 
 
 def get_config(arg=None):
-    config = base_config()
-    config.data.dataset = "digits"
-    config.training.algorithm = "es"
-    config.training.num_iterations = 1000
-    config.training.episode_length = 100
-    config.es.population_size = 32
-    config.evaluation.datasets = "digits"
-    config.evaluation.episode_length = 400
-    config.evaluation.num_episodes = 64
+    config = digits_run(base_config(), learner="vsml", algorithm="es")
     config.evaluation.every = 100
-    config.evaluation.num_episodes_during_training = 16
-    config.evaluation.chunk = 32
-    config.logging.summary_every = 50
     config.checkpoint.every = 100
     return config

@@ -9,8 +9,8 @@ only meta-tests (as vsml-evaluate does) on 400-step held-out digit episodes:
 Other variants: `--config.baselines.sgd.optimizer=sgd --config.baselines.sgd.learning_rate=0.01`,
 `--config.baselines.sgd.num_layers=2` (one tanh hidden layer of 160 units); all four in
 configs/sweeps/sgd.py. Paper scale: `--config.evaluation.episode_length=16000` on MNIST
-and the other datasets (with the data layer's padding to 28x28x1 and 62 classes that the
-paper used for every baseline, where the data layer has it).
+and the other datasets, padded to 28x28x1 and 62 classes as the paper did for every
+baseline (`--config.data.pad_inputs=28x28x1 --config.data.pad_classes=62`).
 
 Expected on a 2-core CPU: under a minute. Held-out digits, 64 episodes: accuracy 0.13
 over online steps 0-49 and 0.67 over steps 300-399 (learning rate 0.03: 0.44 / 0.87);

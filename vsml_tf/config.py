@@ -150,6 +150,29 @@ def base_config() -> ml_collections.ConfigDict:
     return c
 
 
+def digits_run(config: ml_collections.ConfigDict, learner: str = "vsml",
+               algorithm: str = "es") -> ml_collections.ConfigDict:
+    """Laptop scale on 8x8 digits, shared by the quickstart and the baseline configs so
+    that their results compare: 1,000 iterations of 100-step episodes (32 ES pairs or 16
+    episodes per gradient step), meta-test on 64 held-out episodes of 400 steps."""
+    config.learner = learner
+    config.data.dataset = "digits"
+    config.training.algorithm = algorithm
+    config.training.num_iterations = 1000
+    config.training.episode_length = 100
+    config.es.population_size = 32
+    config.gradient.meta_batch_size = 16
+    config.evaluation.datasets = "digits"
+    config.evaluation.episode_length = 400
+    config.evaluation.num_episodes = 64
+    config.evaluation.every = 250
+    config.evaluation.num_episodes_during_training = 16
+    config.evaluation.chunk = 32
+    config.logging.summary_every = 50
+    config.checkpoint.every = 250
+    return config
+
+
 def _keys(config, prefix: str = "") -> set[str]:
     keys = set()
     for key, value in config.items():

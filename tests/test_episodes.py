@@ -128,3 +128,24 @@ def test_few_shot_errors():
         FewShotSampler(d, 5, 2)
     with pytest.raises(ValueError, match="batch_size=1"):
         FewShotSampler(few_shot_dataset(), 5, 1, batch_size=2)
+
+
+def test_permute_labels_renames_classes_per_episode():
+    from vsml_tf import datasets, rng
+    from vsml_tf.episodes import EpisodeSampler
+
+    data = datasets.load("digits", "train")
+    plain = EpisodeSampler(data, 300)
+    permuted = EpisodeSampler(data, 300, permute_labels=True)
+    seeds = rng.member_seeds(0, 0, rng.Purpose.DATA, tf.range(3))
+    xs, ys = plain.sample(seeds)
+    xs_p, ys_p = permuted.sample(seeds)
+    np.testing.assert_array_equal(xs, xs_p)  # same examples, renamed classes
+    a, b = np.argmax(ys, -1), np.argmax(ys_p, -1)
+    maps = []
+    for m in range(3):  # one bijection per member, applied consistently in the episode
+        pairs = set(zip(a[:, m].ravel().tolist(), b[:, m].ravel().tolist()))
+        mapping = dict(pairs)
+        assert len(mapping) == len(pairs) == 10 and sorted(mapping.values()) == list(range(10))
+        maps.append(tuple(mapping[c] for c in range(10)))
+    assert len(set(maps)) == 3 and maps[0] != tuple(range(10))

@@ -76,6 +76,7 @@ def base_config() -> ml_collections.ConfigDict:
         rand_proj=False,           # fixed Glorot-uniform DxD projection of the input
         shuffle_pixels=False,      # fixed random permutation of the pixel positions
         filter_classes="",         # e.g. '3,5,7': keep these, relabel 0..k-1 in this order
+        permute_labels=False,      # rename the classes by a random permutation per episode
         # Few-shot episodes: ways>0 gives N-way K-shot episodes of ways*shots+1 steps,
         # the last step an unseen query (use training.loss_type='last').
         ways=0,
@@ -116,6 +117,8 @@ def base_config() -> ml_collections.ConfigDict:
         every=100,                 # during training; 0 disables
         num_episodes_during_training=8,
         chunk=16,                  # episodes per compiled call
+        permute_labels=False,      # meta-test with classes renamed per episode: learning,
+                                   # not a class -> label map remembered from meta-training
         compare="",                # learners to meta-test together (see vsml_tf/evaluate.py):
                                    # comma-separated LABEL=WORKDIR or NAME (no meta-params)
         preprocessing="shape",     # 'shape': data.normalize/stats/resize/pad_* as in

@@ -68,12 +68,17 @@ class _Sampler:
 
 
 class EpisodeSampler(_Sampler):
-    """`steps` x `batch_size` examples per member, shuffled and repeated."""
+    """`steps` x `batch_size` examples per member, shuffled and repeated.
+
+    `permute_labels`: every episode renames the classes by its own random permutation, so
+    a learner cannot carry the class -> label map over from meta-training and must learn
+    it within the episode (the test of learning-to-learn vs memorizing)."""
 
     def __init__(self, dataset: ArrayDataset, steps: int, batch_size: int = 1,
                  flatten: bool = True, preprocessor: Preprocessor | None = None,
-                 num_classes: int | None = None):
+                 num_classes: int | None = None, permute_labels: bool = False):
         super().__init__(dataset, steps, batch_size, flatten, preprocessor, num_classes)
+        self.permute_labels = permute_labels
 
     def episode_indices(self, seeds):
         n, total = len(self.dataset), self.steps * self.batch_size
@@ -85,7 +90,14 @@ class EpisodeSampler(_Sampler):
         keys = tf.gather(keys, position // n, axis=1)                    # [p, total, R]
         index = index_shuffle.index_shuffle(position % n, keys, n)       # [p, total]
         index = tf.transpose(tf.reshape(index, (-1, self.steps, self.batch_size)), [1, 0, 2])
-        return index, tf.gather(self._labels, index)
+        labels = tf.gather(self._labels, index)                          # [T, p, n]
+        if self.permute_labels:
+            classes = self.dataset_classes
+            perm = _per_member(lambda s: tf.argsort(tf.random.stateless_uniform(
+                [classes], _fold(s, 7))), seeds, tf.TensorSpec([classes], tf.int32))
+            labels = tf.transpose(tf.gather(perm, tf.transpose(labels, [1, 0, 2]),
+                                            batch_dims=1), [1, 0, 2])
+        return index, labels
 
 
 class FewShotSampler(_Sampler):

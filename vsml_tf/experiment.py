@@ -45,7 +45,9 @@ def sampler(config: ml_collections.ConfigDict, learner, dataset, split: str, ste
     if data.ways:
         return FewShotSampler(examples, data.ways, data.shots, steps=steps,
                               batch_size=data.batch_size, **common)
-    return EpisodeSampler(examples, steps, batch_size=data.batch_size, **common)
+    permute = data.permute_labels if split == "train" else config.evaluation.permute_labels
+    return EpisodeSampler(examples, steps, batch_size=data.batch_size,
+                          permute_labels=permute, **common)
 
 
 def num_shards(config: ml_collections.ConfigDict, replicas: int) -> int:

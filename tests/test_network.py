@@ -88,7 +88,7 @@ def test_conv_windows_are_centered():
 
 EPISODE_CASES = {
     "dense": dict(layers="dense", input_shape=(6,)),
-    "dense_no_label": dict(layers="dense", input_shape=(6,), feed_label=False),
+    "dense_feed_label": dict(layers="dense", input_shape=(6,), feed_label=True),
     "batch_merge": dict(layers="dense", input_shape=(6,), batch=3),
     "deep_backward_pass": dict(layers="dense4,dense", input_shape=(5,), backward_pass=True),
     "deep_separate_backward": dict(layers="dense4,dense", input_shape=(5,), backward_pass=True,
@@ -133,7 +133,7 @@ def test_episode_matches_reference(case):
         bwd_params = [np_params[r.name] for r in net.backward_rnns]
         expected = ref.episode(
             spec, fwd_params, bwd_params, xs[:, p], ys[:, p],
-            [(h[p], c[p]) for h, c in state], feed_label=opts.get("feed_label", True),
+            [(h[p], c[p]) for h, c in state], feed_label=opts.get("feed_label", False),
             backward_pass=opts.get("backward_pass", False),
             layer_norm=opts.get("layer_norm", False))
         np.testing.assert_allclose(logits[:, p], expected, rtol=1e-4, atol=1e-5)

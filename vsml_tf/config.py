@@ -26,7 +26,7 @@ def base_config() -> ml_collections.ConfigDict:
         msg_size=8,                # M: forward / backward message size
         num_micro_ticks=2,
         output_idx=1,              # forward-message channel read as the prediction
-        feed_label=True,
+        feed_label=False,          # also feed y_t back (channel 1); the paper's default: off
         backward_pass=False,
         separate_backward_rnn=False,
         layerwise_rnns=False,

@@ -83,7 +83,7 @@ class VSMLNetwork(keras.Model):
 
     def __init__(self, layers="dense", state_size: int = 16,
                  msg_size: int = 8, num_micro_ticks: int = 2, output_idx: int = 1,
-                 feed_label: bool = True, backward_pass: bool = False,
+                 feed_label: bool = False, backward_pass: bool = False,
                  separate_backward_rnn: bool = False, layerwise_rnns: bool = False,
                  layer_norm: bool = False, init_rand_proportion: float = 0.5,
                  compute_dtype: str = "float32", **kwargs):

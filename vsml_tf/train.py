@@ -15,7 +15,7 @@ import time
 
 from absl import logging
 
-from vsml_tf import checkpoints, cli, distribute, evaluate, experiment
+from vsml_tf import checkpoints, cli, curves, distribute, evaluate, experiment
 from vsml_tf.config import split_list
 from vsml_tf.writers import MetricWriter
 
@@ -106,7 +106,7 @@ def train(config, workdir: str, replicas=None):
                 _, acc = trainer.meta_test(eval_sampler, ev.num_episodes_during_training,
                                            chunk=ev.chunk)
                 writer.write(index, {f"eval/accuracy_{a}_{b}": float(acc[:, a:b].mean())
-                                     for a, b in evaluate.curves.windows(acc.shape[1])})
+                                     for a, b in curves.windows(acc.shape[1])})
             if iteration % config.checkpoint.every == 0:
                 save(iteration)
         if manager.latest_checkpoint is None or not manager.latest_checkpoint.endswith(

@@ -118,14 +118,61 @@ def _sigmoid(x):
     return 0.5 * ops.tanh(0.5 * x) + 0.5
 
 
-def lstm_cell(gates, c):
-    """One LSTM update from pre-activations `gates` [..., 4S] and cell state `c` [..., S]."""
+def _lstm_update(gates, c):
     i, g, f, o = ops.split(gates, 4, axis=-1)
-    f = _sigmoid(f + FORGET_BIAS)
-    i = _sigmoid(i + INPUT_BIAS)
-    c = f * c + i * ops.tanh(g)
-    h = _sigmoid(o) * ops.tanh(c)
-    return h, c
+    c = _sigmoid(f + FORGET_BIAS) * c + _sigmoid(i + INPUT_BIAS) * ops.tanh(g)
+    return _sigmoid(o) * ops.tanh(c), c
+
+
+def _gate_constants(state_size: int, dtype):
+    """Per-column (scale, shift, a, d) with act = a * tanh(scale * gates + shift) + d:
+    sigmoid(x + b) = 0.5 tanh(0.5 x + 0.5 b) + 0.5 for i, f, o and tanh(x) for g, so
+    the four activations are one uniform pass over [..., 4S]."""
+    def columns(i, g, f, o):
+        return ops.convert_to_tensor([i] * state_size + [g] * state_size
+                                     + [f] * state_size + [o] * state_size, dtype=dtype)
+    half_or_one = columns(0.5, 1.0, 0.5, 0.5)
+    return (half_or_one, columns(0.5 * INPUT_BIAS, 0.0, 0.5 * FORGET_BIAS, 0.0),
+            half_or_one, columns(0.5, 0.0, 0.5, 0.5))
+
+
+def _lstm_update_grad(gates, c, d_h, d_c):
+    """Closed-form backward of `_lstm_update`, recomputing the activations."""
+    scale, shift, a, d = _gate_constants(ops.shape(c)[-1], gates.dtype)
+    tanh_act = ops.tanh(scale * gates + shift)
+    i, g, f, o = ops.split(a * tanh_act + d, 4, axis=-1)
+    tanh_c = ops.tanh(f * c + i * g)
+    d_c = d_c + d_h * o * (1.0 - ops.square(tanh_c))
+    d_act = ops.concatenate([d_c * g, d_c * i, d_c * c, d_h * tanh_c], axis=-1)
+    return d_act * (a * scale) * (1.0 - ops.square(tanh_act)), d_c * f
+
+
+def _sum_to_shape(x, shape):
+    """The gradient of a broadcast: sum over the axes where `shape` has size 1."""
+    axes = tuple(k for k, (n, m) in enumerate(zip(shape, x.shape)) if n == 1 and m != 1)
+    return ops.sum(x, axis=axes, keepdims=True) if axes else x
+
+
+@ops.custom_gradient
+def lstm_cell(gates, c):
+    """One LSTM update from pre-activations `gates` [..., 4S] and cell state `c` [..., S].
+
+    The forward pass is plain (ES and meta-test never differentiate it). The backward
+    pass is written out and recomputes the activations from the stored pre-activations:
+    backprop through an episode then keeps two tensors per micro tick instead of every
+    intermediate of the autodiff graph (grad_digits: ~1.35x faster, less memory).
+    """
+    def grad(*args, upstream=None):
+        upstream = args if upstream is None else upstream
+        if len(upstream) == 1:  # JAX passes the output cotangents as one tuple
+            upstream = upstream[0]
+        d_h, d_c = upstream
+        if d_c is None:
+            d_c = ops.zeros_like(c)
+        d_gates, d_c_old = _lstm_update_grad(gates, c, d_h, d_c)
+        return _sum_to_shape(d_gates, gates.shape), _sum_to_shape(d_c_old, c.shape)
+
+    return _lstm_update(gates, c), grad
 
 
 def _layer_norm(x, scale, offset, eps: float = 1e-5):

@@ -51,8 +51,9 @@ WORKLOADS = {
                         note="784->32->10 + backward pass, 8 pairs, T=50"),
     "es_conv": Workload("es", "conv8s2,dense", (28, 28, 1), 4, 20,
                         note="conv 3x3/2 x8 -> dense, 4 pairs, T=20"),
-    "grad_digits": Workload("gradient", "dense", (8, 8, 1), 16, 100,
-                            note="backprop, 64->10, meta-batch 16, T=100"),
+    "grad_digits": Workload("gradient", "dense", (8, 8, 1), 16, 100, remat=True,
+                            note="backprop+remat (as configs/gradient.py), 64->10, "
+                                 "meta-batch 16, T=100"),
     "grad_mnist_500": Workload("gradient", "dense", (28, 28, 1), 8, 500, remat=True,
                                note="memory check: backprop+remat, 784->10, meta-batch 8, "
                                     "T=500 (fast only, 1 repeat)"),

@@ -4,7 +4,13 @@
     vsml-bench --workloads=es_digits,grad_digits --repeats=5
 
 Each (workload, implementation) runs in a fresh subprocess, so that compile caches and
-peak memory do not leak between them. Unit: connection-ticks/s -- one sub-RNN update of
+peak memory do not leak between them.
+
+`--episode_only` times just the population's episodes (`VSMLNetwork.unroll`, what ES and
+meta-test spend their time in) on whatever Keras backend is set, without TensorFlow: the
+way to measure the learner on a GPU or TPU machine that has only JAX:
+
+    KERAS_BACKEND=jax vsml-bench --episode_only --workloads=es_digits,es_mnist Unit: connection-ticks/s -- one sub-RNN update of
 one connection (an episode of T steps on an A->B dense layer with 2 micro ticks is
 A*B*T*2 connection-ticks per member). The speedup column compares `fast` (vsml_tf.layers)
 with `reference` (vsml_tf.reference) measured in the same run.
@@ -28,6 +34,8 @@ _REPEATS = flags.DEFINE_integer("repeats", 3, "Timed repeats per workload (media
 _IMPLS = flags.DEFINE_list("impls", ["fast", "reference"], "Implementations to compare.")
 _CHILD = flags.DEFINE_string("child", None, "Internal: run one 'workload:impl' and print "
                              "its JSON.")
+_EPISODE_ONLY = flags.DEFINE_bool("episode_only", False, "Time only the ES workloads' "
+                                  "episodes (network.unroll) on the current Keras backend.")
 _DTYPE = flags.DEFINE_string("dtype", "float32", "Compute dtype of the fast implementation "
                              "(float32 or bfloat16).")
 
@@ -78,17 +86,100 @@ def connection_ticks(network, workload: Workload) -> int:
     return members * per_step * workload.steps * network.num_micro_ticks * sweeps
 
 
-def matmul_gflops() -> float:
-    """float32 matmul rate of this process (XLA, 1024^2), the machine's practical peak."""
-    import tensorflow as tf
+def compile_fn(fn):
+    """fn compiled with XLA on the current Keras backend (jax.jit / tf.function)."""
+    import keras
 
-    a = tf.random.normal([1024, 1024])
-    f = tf.function(lambda x: tf.linalg.matmul(x, x) * 1e-3, jit_compile=True)
-    f(a).numpy()
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+        return jax.jit(fn)
+    if backend == "tensorflow":
+        import tensorflow as tf
+        return tf.function(fn, jit_compile=True)
+    return fn
+
+
+def matmul_gflops(size: int = 1024) -> float:
+    """float32 matmul rate of this process (XLA, size^2), the machine's practical peak."""
+    from keras import ops
+
+    a = ops.convert_to_tensor(np.random.default_rng(0).normal(size=(size, size)),
+                              "float32")
+    f = compile_fn(lambda x: ops.matmul(x, x) * 1e-3)
+    np.asarray(f(a))
     reps, t0 = 20, time.perf_counter()
     for _ in range(reps):
-        f(a).numpy()
-    return 2 * 1024 ** 3 * reps / (time.perf_counter() - t0) / 1e9
+        np.asarray(f(a))
+    return 2 * size ** 3 * reps / (time.perf_counter() - t0) / 1e9
+
+
+def run_episode_child(name: str, impl: str, repeats: int, dtype: str) -> dict:
+    """Seconds for one ES iteration's episodes (2 x pairs members, own parameters each)."""
+    import resource
+
+    from keras import ops
+
+    from vsml_tf import reference
+    from vsml_tf.meta_params import ParamLayout
+    from vsml_tf.network import VSMLNetwork
+
+    workload = WORKLOADS[name]
+    if workload.kind != "es":
+        raise app.UsageError(f"--episode_only times ES workloads; {name} is not one.")
+    network = VSMLNetwork(layers=workload.layers, backward_pass=workload.backward_pass,
+                          compute_dtype=dtype if impl == "fast" else "float32")
+    if impl == "reference":
+        network.vsml_layers = reference.reference_layers(network)
+    rng = np.random.default_rng(0)
+    members, layout = 2 * workload.members, ParamLayout(network)
+    shape = workload.input_shape if "conv" in workload.layers else (
+        int(np.prod(workload.input_shape)),)
+    f32 = lambda x: ops.convert_to_tensor(np.asarray(x, np.float32))
+    theta = f32(layout.from_network()[None] + 0.05 * rng.normal(size=(members, layout.size)))
+    xs = f32(rng.normal(size=(workload.steps, members, 1) + shape))
+    ys = f32(np.eye(NUM_CLASSES)[rng.integers(0, NUM_CLASSES, (workload.steps, members, 1))])
+    state = network.initial_state(lambda s: f32(rng.normal(size=(members,) + tuple(s))),
+                                  shape, NUM_CLASSES, 1)
+    episode = compile_fn(lambda t, x, y, s: network.unroll(layout.unflatten(t), x, y, s))
+    t0 = time.perf_counter()
+    np.asarray(episode(theta, xs, ys, state))
+    compile_s = time.perf_counter() - t0
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        np.asarray(episode(theta, xs, ys, state))
+        times.append(time.perf_counter() - t0)
+    seconds = statistics.median(times)
+    ticks = connection_ticks(network, workload)
+    peak = matmul_gflops(4096 if _on_accelerator() else 1024)
+    gate_flops = 2 * (2 * network.msg_size + network.state_size) * 4 * network.state_size
+    return dict(workload=name, impl=impl, dtype=dtype, episode_only=True,
+                backend=_backend_device(), seconds_per_iteration=seconds,
+                compile_seconds=compile_s, connection_ticks_per_s=ticks / seconds,
+                peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                matmul_gflops=peak,
+                fraction_of_matmul_peak=ticks / seconds * gate_flops / 1e9 / peak,
+                repeats=repeats, note=workload.note)
+
+
+def _backend_device() -> str:
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+        return f"jax:{jax.devices()[0].device_kind}"
+    return backend
+
+
+def _on_accelerator() -> bool:
+    import keras
+
+    if keras.backend.backend() == "jax":
+        import jax
+        return jax.devices()[0].platform != "cpu"
+    return False
 
 
 def run_child(name: str, impl: str, repeats: int, dtype: str) -> dict:
@@ -152,7 +243,8 @@ def run_parent(names, impls, repeats, dtype) -> list[dict]:
             if name in MEMORY_ONLY and impl != "fast":
                 continue
             cmd = [sys.executable, "-m", "vsml_tf.bench", f"--child={name}:{impl}",
-                   f"--repeats={1 if name in MEMORY_ONLY else repeats}", f"--dtype={dtype}"]
+                   f"--repeats={1 if name in MEMORY_ONLY else repeats}", f"--dtype={dtype}",
+                   f"--episode_only={_EPISODE_ONLY.value}"]
             env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
             out = subprocess.run(cmd, capture_output=True, text=True, env=env)
             lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
@@ -184,9 +276,11 @@ def main(argv):
     del argv
     if _CHILD.value:
         name, impl = _CHILD.value.split(":")
-        print(json.dumps(run_child(name, impl, _REPEATS.value, _DTYPE.value)))
+        child = run_episode_child if _EPISODE_ONLY.value else run_child
+        print(json.dumps(child(name, impl, _REPEATS.value, _DTYPE.value)))
         return
-    names = _WORKLOADS.value or list(WORKLOADS)
+    names = _WORKLOADS.value or [n for n, w in WORKLOADS.items()
+                                 if w.kind == "es" or not _EPISODE_ONLY.value]
     unknown = [n for n in names if n not in WORKLOADS]
     if unknown:
         raise app.UsageError(f"Unknown workloads {unknown}; choose from {list(WORKLOADS)}.")

@@ -28,11 +28,6 @@ def member_seeds(seed, iteration, purpose: Purpose, indices) -> tf.Tensor:
                      fn_output_signature=tf.TensorSpec([2], tf.int32))
 
 
-# Philox, named explicitly: under XLA:CPU the default ("auto_select") generator is ~1.5x
-# slower, and initial LSTM states are ~10% of an es_mnist step.
-ALGORITHM = "philox"
-
-
 # Up to this many members, draws are unrolled into independent ops instead of a loop:
 # XLA:CPU then runs them concurrently (3x faster for es_digits' initial states); beyond
 # it, a loop keeps the compiled program small.
@@ -42,7 +37,7 @@ UNROLL_MEMBERS = 128
 def per_member(sample_fn, seeds, shape, dtype=tf.float32) -> tf.Tensor:
     """Stack sample_fn(shape, seed=s) over seeds [p, 2] -> [p, *shape]."""
     def draw(seed):
-        return sample_fn(shape, seed=seed, dtype=dtype, alg=ALGORITHM)
+        return sample_fn(shape, seed=seed, dtype=dtype)
 
     members = seeds.shape[0]
     if members is not None and members <= UNROLL_MEMBERS:

@@ -7,7 +7,7 @@ digits with episodes four times longer than in training.
     vsml-train                       # same as the next line
     vsml-train --config=configs/quickstart.py --workdir=vsml_runs/quickstart
 
-Expected on a 2-core CPU: about 9 minutes (measured 8 min 42 s, seed 0). The meta-loss
+Expected on a 2-core CPU: about 7 minutes (measured 7 min 9 s, seed 0). The meta-loss
 sits at ln(10) = 2.303 for 400-850 iterations (the ES plateau; seed-dependent), then drops.
 Meta-test accuracy on held-out digits (64 episodes): 0.594 over online steps 0-49 and
 0.840 over steps 300-399 (seed 0). At 1,000 iterations seeds 0/1/2 gave 0.577/0.799,

@@ -301,4 +301,4 @@ def test_meta_gradient_matches_straightforward_layers(layers, input_shape, membe
             loss = tf.reduce_sum(weights * logits)
         grads.append(tape.gradient(loss, theta).numpy())
     assert np.abs(grads[1]).max() > 1e-3
-    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-5, atol=1e-5)

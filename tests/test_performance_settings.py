@@ -35,3 +35,22 @@ def test_unrolled_and_looped_member_draws_are_identical(monkeypatch):
         np.testing.assert_array_equal(unrolled, looped)
         assert unrolled.shape == (5, 4, 3) and np.abs(unrolled).max() <= 2.0
         assert len({row.tobytes() for row in unrolled}) == 5
+
+
+def test_bench_prints_one_json_line_per_run_and_a_table():
+    """`vsml-bench --episode_only` end to end, in its own subprocesses (the quick mode)."""
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "vsml_tf.bench", "--episode_only",
+                          "--workloads=es_conv", "--repeats=1"],
+                         capture_output=True, text=True, timeout=600, check=True).stdout
+    results = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert [(r["workload"], r["impl"]) for r in results] == [("es_conv", "fast"),
+                                                            ("es_conv", "reference")]
+    for r in results:
+        assert r["seconds_per_iteration"] > 0 and r["connection_ticks_per_s"] > 0
+        assert r["episode_only"] and r["backend"] == "tensorflow"
+    speedup = results[1]["seconds_per_iteration"] / results[0]["seconds_per_iteration"]
+    assert f"{speedup:.2f}x" in out.splitlines()[-2]

@@ -4,16 +4,16 @@
     vsml-bench --workloads=es_digits,grad_digits --repeats=5
 
 Each (workload, implementation) runs in a fresh subprocess, so that compile caches and
-peak memory do not leak between them.
+peak memory do not leak between them. Unit: connection-ticks/s -- one sub-RNN update of
+one connection (an episode of T steps on an A->B dense layer with 2 micro ticks is
+A*B*T*2 connection-ticks per member). The speedup column compares `fast` (vsml_tf.layers)
+with `reference` (vsml_tf.reference) measured in the same run.
 
 `--episode_only` times just the population's episodes (`VSMLNetwork.unroll`, what ES and
 meta-test spend their time in) on whatever Keras backend is set, without TensorFlow: the
 way to measure the learner on a GPU or TPU machine that has only JAX:
 
-    KERAS_BACKEND=jax vsml-bench --episode_only --workloads=es_digits,es_mnist Unit: connection-ticks/s -- one sub-RNN update of
-one connection (an episode of T steps on an A->B dense layer with 2 micro ticks is
-A*B*T*2 connection-ticks per member). The speedup column compares `fast` (vsml_tf.layers)
-with `reference` (vsml_tf.reference) measured in the same run.
+    KERAS_BACKEND=jax vsml-bench --episode_only --workloads=es_digits,es_mnist
 """
 
 from __future__ import annotations
@@ -120,8 +120,6 @@ def matmul_gflops(size: int = 1024) -> float:
 
 def run_episode_child(name: str, impl: str, repeats: int, dtype: str) -> dict:
     """Seconds for one ES iteration's episodes (2 x pairs members, own parameters each)."""
-    import resource
-
     from keras import ops
 
     from vsml_tf import reference
@@ -154,17 +152,10 @@ def run_episode_child(name: str, impl: str, repeats: int, dtype: str) -> dict:
         t0 = time.perf_counter()
         np.asarray(episode(theta, xs, ys, state))
         times.append(time.perf_counter() - t0)
-    seconds = statistics.median(times)
-    ticks = connection_ticks(network, workload)
-    peak = matmul_gflops(4096 if _on_accelerator() else 1024)
-    gate_flops = 2 * (2 * network.msg_size + network.state_size) * 4 * network.state_size
-    return dict(workload=name, impl=impl, dtype=dtype, episode_only=True,
-                backend=_backend_device(), seconds_per_iteration=seconds,
-                compile_seconds=compile_s, connection_ticks_per_s=ticks / seconds,
-                peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                matmul_gflops=peak,
-                fraction_of_matmul_peak=ticks / seconds * gate_flops / 1e9 / peak,
-                repeats=repeats, note=workload.note)
+    return dict(_figures(network, workload, times, compile_s,
+                         matmul_size=4096 if _on_accelerator() else 1024),
+                workload=name, impl=impl, dtype=dtype, episode_only=True,
+                backend=_backend_device())
 
 
 def _backend_device() -> str:
@@ -187,8 +178,6 @@ def _on_accelerator() -> bool:
 
 
 def run_child(name: str, impl: str, repeats: int, dtype: str) -> dict:
-    import resource
-
     import keras
 
     from vsml_tf import datasets, reference
@@ -227,17 +216,26 @@ def run_child(name: str, impl: str, repeats: int, dtype: str) -> dict:
         t0 = time.perf_counter()
         trainer.step()
         times.append(time.perf_counter() - t0)
+    return dict(_figures(network, workload, times, compile_s), workload=name, impl=impl,
+                dtype=dtype)
+
+
+def _figures(network, workload: Workload, times: list, compile_s: float,
+             matmul_size: int = 1024) -> dict:
+    """The printed figures of one run: median time, rates, memory, fraction of peak."""
+    import resource
+
     seconds = statistics.median(times)
     ticks = connection_ticks(network, workload)
-    peak = matmul_gflops()
+    peak = matmul_gflops(matmul_size)
     # FLOPs of the straightforward gate matmul, 2 * (2M + S) * 4S per connection-tick.
     gate_flops = 2 * (2 * network.msg_size + network.state_size) * 4 * network.state_size
-    return dict(workload=name, impl=impl, dtype=dtype, seconds_per_iteration=seconds,
-                compile_seconds=compile_s, connection_ticks_per_s=ticks / seconds,
+    return dict(seconds_per_iteration=seconds, compile_seconds=compile_s,
+                connection_ticks_per_s=ticks / seconds,
                 peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 matmul_gflops=peak,
                 fraction_of_matmul_peak=ticks / seconds * gate_flops / 1e9 / peak,
-                repeats=repeats, note=workload.note)
+                repeats=len(times), note=workload.note)
 
 
 def run_parent(names, impls, repeats, dtype) -> list[dict]:

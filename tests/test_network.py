@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from keras import ops
+from keras import ops, tree
 
 import numpy_reference as ref
 from vsml_tf.layers import VSMLConv2D, VSMLDense, conv_window_indices
@@ -248,6 +248,65 @@ def test_shared_params_equal_per_member_copies(layers, input_shape):
     np.testing.assert_allclose(np.asarray(net.unroll(shared, xs, ys, state)),
                                np.asarray(net.unroll(copies, xs, ys, state)),
                                rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("scale", [1e-3, 0.3, 3.0, 30.0, 1e4])
+def test_lstm_update_matches_float64_lstm(scale):
+    """The float32 update (activations as shared-denominator fractions of XLA's tanh
+    approximation) against the textbook LSTM in float64, from tiny to saturated gates.
+
+    Each activation is within ~1.2e-7 of its exact value (float32 tanh's error near +-1),
+    so c and h are within a few 1e-7 times |c| + 1: as the previous implementation
+    (sigmoid(x) = (1 + ops.tanh(x / 2)) / 2), checked alongside.
+    """
+    import tensorflow as tf
+
+    from vsml_tf import sub_rnn
+
+    def with_tanh(gates, c):
+        i, g, f, o = tf.split(gates, 4, axis=-1)
+        sigmoid = sub_rnn._sigmoid
+        c = sigmoid(f + sub_rnn.FORGET_BIAS) * c + sigmoid(i + sub_rnn.INPUT_BIAS) * tf.tanh(g)
+        return sigmoid(o) * tf.tanh(c), c
+
+    rng = np.random.default_rng(11)
+    gates = (rng.normal(size=(4000, 4 * S)) * scale).astype(np.float32)
+    c = (rng.normal(size=(4000, S)) * min(max(scale, 1.0), 100.0)).astype(np.float32)
+    gates[:4] = [[np.inf], [-np.inf], [0.0], [1e-30]]
+    i, g, f, o = np.split(gates.astype(np.float64), 4, axis=-1)
+    sigmoid = lambda x: 0.5 * np.tanh(0.5 * x) + 0.5
+    want_c = sigmoid(f + sub_rnn.FORGET_BIAS) * c + sigmoid(i + sub_rnn.INPUT_BIAS) * np.tanh(g)
+    want_h = sigmoid(o) * np.tanh(want_c)
+    for update in (sub_rnn._lstm_update, with_tanh):
+        h, c_new = tf.function(update, jit_compile=True)(gates, c)
+        c_error = np.abs(np.asarray(c_new) - want_c) / (np.abs(c) + 1.0)
+        assert c_error.max() < 4e-7, (update.__name__, c_error.max())
+        h_error = np.abs(np.asarray(h) - want_h) / (np.abs(c) + 1.0)  # h inherits c's error
+        assert h_error.max() < 5e-7, (update.__name__, h_error.max())
+
+
+@pytest.mark.parametrize("layers,input_shape", [("dense", (64,)), ("conv4s2,dense", (8, 8, 1))])
+def test_population_split_into_parts_computes_the_same_bits(layers, input_shape):
+    """What replicas do: each runs part of the population. Every member's episode must
+    be bit for bit the one-device result (ES ranks amplify any last-bit difference)."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(12)
+    net = VSMLNetwork(layers=layers)
+    params, theta, layout = random_params(net, 8, rng, scale=0.3)
+    T, C = 6, 10
+    xs = tf.constant(rng.normal(size=(T, 8, 1) + input_shape).astype(np.float32))
+    ys = tf.constant(np.eye(C, dtype=np.float32)[rng.integers(0, C, (T, 8, 1))])
+    state = net.initial_state(lambda shape: tf.constant(
+        rng.normal(size=(8,) + tuple(shape)).astype(np.float32)), input_shape, C, 1)
+    run = tf.function(lambda th, xs, ys, st: net.unroll(layout.unflatten(th), xs, ys, st),
+                      jit_compile=True)
+    whole = run(theta, xs, ys, state).numpy()
+    for part in (4, 2):
+        parts = [run(theta[k:k + part], xs[:, k:k + part], ys[:, k:k + part],
+                     tree.map_structure(lambda s: s[k:k + part], state)).numpy()
+                 for k in range(0, 8, part)]
+        np.testing.assert_array_equal(np.concatenate(parts, axis=1), whole)
 
 
 def test_lstm_cell_gradient_matches_autodiff_of_the_plain_cell():

@@ -127,7 +127,7 @@ class VSMLConv2D(keras.layers.Layer):
         for _ in range(num_micro_ticks):
             gates = ops.expand_dims(rnn.project(h, w_h), 2) + inputs
             h_pos, c_pos = rnn.lstm_cell(gates, ops.expand_dims(c, 2))
-            h, c = rnn.mean_over(h_pos, (2,)), rnn.mean_over(c_pos, (2,))
+            h, c = ops.mean(h_pos, axis=2), ops.mean(c_pos, axis=2)
 
         fwd_out = rnn.message(params, h_pos, "fwd", reduce_axes=(3, 4), layer_norm=layer_norm)
         fwd_out = ops.reshape(fwd_out, (p, n, out_h, out_w, c_out, msg_size))

@@ -1,7 +1,7 @@
 """XLA:CPU settings that VSML's CPU steps need, applied when `vsml_tf` is imported.
 
-A CPU ES step is bound by the element-wise LSTM passes (five tanh per state unit per
-micro tick), not by the matmul. XLA:CPU emits 256-bit vectors by default; on a CPU with
+A CPU ES step is bound by the element-wise LSTM passes (five activations per state unit
+per micro tick), not by the matmul. XLA:CPU emits 256-bit vectors by default; on a CPU with
 AVX-512, 512-bit vectors make `vsml-bench` es_digits ~14% faster (and the straightforward
 reference not at all). XLA reads `XLA_FLAGS` once, at its first compilation, so this
 must run before anything is compiled; `vsml_tf/__init__.py` does it.

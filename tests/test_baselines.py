@@ -8,7 +8,13 @@ import tensorflow as tf
 from keras import ops
 
 import numpy_baselines as ref
-from vsml_tf import baselines, config as config_lib, learners
+from vsml_tf import config as config_lib, learners
+from vsml_tf.baselines.fwmemory import FastWeightMemory
+from vsml_tf.baselines.fwp import FastWeightProgrammer
+from vsml_tf.baselines.hebbian import HebbianFastWeights
+from vsml_tf.baselines.metarnn import MetaRNN
+from vsml_tf.baselines.online_sgd import OnlineGradientLearner
+from vsml_tf.learner import DataSpec
 from vsml_tf.baselines import blocks, fwp, hebbian
 from vsml_tf.meta_params import ParamLayout
 
@@ -23,20 +29,20 @@ def f32(x):
 def small_learner(name, use_conv=False):
     """Each learner at a small size, built for 6-dim vectors or 6x5x2 images."""
     make = {
-        "metarnn": lambda: baselines.MetaRNN(hidden_size=5, use_conv=use_conv, conv_channels=3),
-        "fwmemory": lambda: baselines.FastWeightMemory(hidden_size=5, memory_size=3,
+        "metarnn": lambda: MetaRNN(hidden_size=5, use_conv=use_conv, conv_channels=3),
+        "fwmemory": lambda: FastWeightMemory(hidden_size=5, memory_size=3,
                                                        use_conv=use_conv, conv_channels=3),
-        "hebb": lambda: baselines.HebbianFastWeights(rule="hebb", use_conv=use_conv,
+        "hebb": lambda: HebbianFastWeights(rule="hebb", use_conv=use_conv,
                                                      conv_channels=3),
-        "oja": lambda: baselines.HebbianFastWeights(rule="oja", use_conv=use_conv,
+        "oja": lambda: HebbianFastWeights(rule="oja", use_conv=use_conv,
                                                     conv_channels=3),
-        "fwp": lambda: baselines.FastWeightProgrammer(fast_size=4, normalize_keys=False,
+        "fwp": lambda: FastWeightProgrammer(fast_size=4, normalize_keys=False,
                                                       use_conv=use_conv, conv_channels=3),
-        "fwp_unit_keys": lambda: baselines.FastWeightProgrammer(
+        "fwp_unit_keys": lambda: FastWeightProgrammer(
             fast_size=4, use_conv=use_conv, conv_channels=3),
     }[name]
     learner = make()
-    learner.build_for((6, 5, 2) if use_conv else (6,), C)
+    learner.build_for(DataSpec((6, 5, 2) if use_conv else (6,), C))
     return learner
 
 
@@ -109,9 +115,9 @@ def test_feedback_arrives_one_step_late(name):
     """Changing y_t leaves predictions <= t alone and changes later ones."""
     rng = np.random.default_rng(1)
     if name == "sgd":
-        learner = baselines.OnlineGradientLearner(num_layers=2, hidden_size=4,
+        learner = OnlineGradientLearner(num_layers=2, hidden_size=4,
                                                   optimizer="adam", learning_rate=0.1)
-        learner.build_for((6,), C)
+        learner.build_for(DataSpec((6,), C))
         params = {}
     else:
         learner = small_learner(name)
@@ -198,9 +204,9 @@ def test_online_sgd_matches_numpy(optimizer, lr, num_layers, batch):
     """Per-step predictions equal a hand-written online SGD / Adam on the same sequence
     and initial weights (large rates make every update visible in the logits)."""
     rng = np.random.default_rng(6)
-    learner = baselines.OnlineGradientLearner(num_layers=num_layers, hidden_size=7,
+    learner = OnlineGradientLearner(num_layers=num_layers, hidden_size=7,
                                               optimizer=optimizer, learning_rate=lr)
-    learner.build_for((6,), C)
+    learner.build_for(DataSpec((6,), C))
     assert ParamLayout(learner).size == 0
     T = 12
     xs, ys = episode(rng, MEMBERS, batch, T=T)
@@ -216,8 +222,8 @@ def test_online_sgd_matches_numpy(optimizer, lr, num_layers, batch):
 
 
 def test_online_sgd_initial_weights_follow_the_paper():
-    learner = baselines.OnlineGradientLearner(num_layers=2, hidden_size=160, use_conv=True)
-    learner.build_for((8, 8, 1), 10)
+    learner = OnlineGradientLearner(num_layers=2, hidden_size=160, use_conv=True)
+    learner.build_for(DataSpec((8, 8, 1), 10))
     sample = lambda shape: tf.random.stateless_truncated_normal((40,) + tuple(shape), [7, 0])
     state = learner.initial_state(sample, (8, 8, 1), 10, 1)
     assert learner.dense_sizes == [8, 160, 10]  # 8x8 -> 4x4 -> 2x2 -> 1x1 x 8 channels
@@ -242,34 +248,34 @@ def test_meta_parameter_counts():
         config = config_lib.base_config()
         config.learner = name
         learner = learners.build(config)
-        learner.build_for((d,), c)
+        learner.build_for(DataSpec((d,), c))
         assert ParamLayout(learner).size == expected, name
         assert not learner.uses_images
     config.learner = "metarnn"
     config.baselines.metarnn.use_conv = True
     learner = learners.build(config)
     assert learner.uses_images
-    learner.build_for((8, 8, 1), c)
+    learner.build_for(DataSpec((8, 8, 1), c))
     names = ParamLayout(learner).names()
     assert names[:2] == ["conv_0/kernel", "conv_0/bias"] and "lstm/kernel" in names
     assert learner.meta_params()["conv_1"]["kernel"].shape == (1, 3, 3, 64, 64)
 
 
 def test_keras_call_and_shape_errors():
-    learner = baselines.MetaRNN(hidden_size=4, name="metarnn")
+    learner = MetaRNN(hidden_size=4, name="metarnn")
     with pytest.raises(ValueError, match="build_for"):
         learner.meta_params()
     rng = np.random.default_rng(8)
     xs = rng.normal(size=(2, 5, 1, 6)).astype(np.float32)
     ys = np.eye(C, dtype=np.float32)[rng.integers(0, C, size=(2, 5, 1))]
     assert tuple(learner((xs, ys)).shape) == (2, 5, 1, C)  # Keras builds it on first call
-    learner.build_for((6,), C)  # same shapes: fine
+    learner.build_for(DataSpec((6,), C))  # same shapes: fine
     with pytest.raises(ValueError, match=r"built for examples of shape \(6,\) with 3 classes"
                                          r".*Pad every dataset"):
-        learner.build_for((6,), 4)
+        learner.build_for(DataSpec((6,), 4))
     with pytest.raises(ValueError, match="reads images"):
-        baselines.HebbianFastWeights(use_conv=True).build_for((64,), 10)
+        HebbianFastWeights(use_conv=True).build_for(DataSpec((64,), 10))
     with pytest.raises(ValueError, match="'hebb' or 'oja'"):
-        baselines.HebbianFastWeights(rule="ojaa")
+        HebbianFastWeights(rule="ojaa")
     with pytest.raises(ValueError, match="'sgd' or 'adam'"):
-        baselines.OnlineGradientLearner(optimizer="adamw")
+        OnlineGradientLearner(optimizer="adamw")

@@ -261,11 +261,11 @@ def test_lstm_update_matches_float64_lstm(scale):
     """
     import tensorflow as tf
 
-    from vsml_tf import sub_rnn
+    from vsml_tf import kernels, sub_rnn
 
     def with_tanh(gates, c):
         i, g, f, o = tf.split(gates, 4, axis=-1)
-        sigmoid = sub_rnn._sigmoid
+        sigmoid = kernels._sigmoid
         c = sigmoid(f + sub_rnn.FORGET_BIAS) * c + sigmoid(i + sub_rnn.INPUT_BIAS) * tf.tanh(g)
         return sigmoid(o) * tf.tanh(c), c
 
@@ -277,7 +277,7 @@ def test_lstm_update_matches_float64_lstm(scale):
     sigmoid = lambda x: 0.5 * np.tanh(0.5 * x) + 0.5
     want_c = sigmoid(f + sub_rnn.FORGET_BIAS) * c + sigmoid(i + sub_rnn.INPUT_BIAS) * np.tanh(g)
     want_h = sigmoid(o) * np.tanh(want_c)
-    for update in (sub_rnn._lstm_update, with_tanh):
+    for update in (kernels.lstm_update, with_tanh):
         h, c_new = tf.function(update, jit_compile=True)(gates, c)
         c_error = np.abs(np.asarray(c_new) - want_c) / (np.abs(c) + 1.0)
         assert c_error.max() < 4e-7, (update.__name__, c_error.max())
@@ -316,14 +316,14 @@ def test_lstm_cell_gradient_matches_autodiff_of_the_plain_cell():
     """The hand-written LSTM backward pass against autodiff of the textbook cell."""
     import tensorflow as tf
 
-    from vsml_tf import reference, sub_rnn
+    from vsml_tf import kernels, sub_rnn
 
     rng = np.random.default_rng(9)
     gates = tf.constant(rng.normal(size=(3, 5, 4 * S)).astype(np.float32) * 4)
     c = tf.constant(rng.normal(size=(3, 5, S)).astype(np.float32) * 2)
     w_h, w_c = (tf.constant(rng.normal(size=(3, 5, S)).astype(np.float32)) for _ in range(2))
     results = []
-    for cell in (sub_rnn.lstm_cell, reference._lstm_cell):
+    for cell in (kernels.lstm_cell, sub_rnn.lstm_update):
         with tf.GradientTape() as tape:
             tape.watch([gates, c])
             h, c_new = cell(gates, c)
@@ -364,3 +364,21 @@ def test_meta_gradient_matches_straightforward_layers(layers, input_shape, membe
         grads.append(tape.gradient(loss, theta).numpy())
     assert np.abs(grads[1]).max() > 1e-3
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("layer_norm", [False, True])
+def test_fast_message_reduction_equals_the_plain_mean(layer_norm):
+    """kernels.message (a ones-vector matmul for per-member parameters) against
+    sub_rnn.message with ops.mean, for a dense and a conv-shaped reduction."""
+    from vsml_tf import kernels, sub_rnn
+
+    rng = np.random.default_rng(13)
+    net = VSMLNetwork(layer_norm=layer_norm)
+    params, _, _ = random_params(net, 3, rng, scale=0.5)
+    h = ops.convert_to_tensor(rng.normal(size=(3, 2, 7, 5, 2, 4, S)).astype(np.float32))
+    for axes in ((2,), (3, 4), (5,)):
+        for direction in ("fwd", "bwd"):
+            fast = kernels.message(params["sub_rnn"], h, direction, axes, layer_norm)
+            plain = sub_rnn.message(params["sub_rnn"], h, direction, axes, layer_norm)
+            np.testing.assert_allclose(np.asarray(fast), np.asarray(plain), rtol=1e-6,
+                                       atol=1e-6)

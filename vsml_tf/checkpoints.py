@@ -10,6 +10,8 @@ import os
 
 import tensorflow as tf
 
+from vsml_tf.errors import MissingFileError
+
 
 def directory(workdir: str) -> str:
     return os.path.join(workdir, "checkpoints")
@@ -24,7 +26,7 @@ def restore_meta_params(theta: tf.Variable, workdir: str) -> str:
     """Load only the meta-parameters of the latest checkpoint into `theta`."""
     path = tf.train.latest_checkpoint(directory(workdir))
     if path is None:
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"No checkpoint in {directory(workdir)}: run vsml-train with "
             f"--workdir={workdir} first (or pass the workdir of a trained run).")
     tf.train.Checkpoint(meta_params=theta).restore(path).expect_partial()

@@ -8,6 +8,7 @@ Without --config the packaged quickstart runs; without --workdir the output goes
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -16,6 +17,7 @@ from ml_collections import config_flags
 
 from vsml_tf import workers
 from vsml_tf.config import ConfigError, check_override, validate
+from vsml_tf.errors import UserError
 
 
 def _packaged_config(name: str) -> str:
@@ -40,6 +42,16 @@ def fail(message: str, code: int = 2) -> None:
     """Exit with a one-line error on stderr."""
     print(f"error: {message}", file=sys.stderr)
     sys.exit(code)
+
+
+@contextlib.contextmanager
+def user_errors():
+    """A `UserError` (bad config, data, shapes, checkpoints) exits with its message as one
+    line; any other exception is a bug and keeps its traceback."""
+    try:
+        yield
+    except UserError as e:
+        fail(" ".join(str(e).split()))
 
 
 # `--config.KEY=worker_split(...)` overrides, applied after the config file is loaded:
@@ -73,6 +85,9 @@ def config_and_workdir():
     """The validated config and the workdir of this invocation."""
     try:
         config = CONFIG.value
+    except (OSError, SyntaxError, ImportError) as e:  # a config file missing or unreadable
+        fail(f"cannot load --config: {type(e).__name__}: {' '.join(str(e).split())}")
+    with user_errors():
         with config.ignore_type():
             for key, split in _WORKER_SPLIT_OVERRIDES:
                 *parents, leaf = key.split(".")
@@ -81,10 +96,6 @@ def config_and_workdir():
                     holder = holder[parent]
                 holder[leaf] = split
         validate(config)
-    except ConfigError as e:
-        fail(str(e))
-    except Exception as e:  # a config file that is missing or raises
-        fail(f"cannot load --config: {' '.join(str(e).split())}")
     workdir = WORKDIR.value
     if not workdir:
         name = os.path.splitext(os.path.basename(config_flags.get_config_filename(

@@ -13,6 +13,7 @@ import difflib
 import ml_collections
 
 from vsml_tf import workers
+from vsml_tf.errors import UserError
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -20,40 +21,14 @@ def base_config() -> ml_collections.ConfigDict:
     c.seed = 0
     c.learner = "vsml"
 
-    c.model = ml_collections.ConfigDict(dict(
-        layers="dense",            # comma-separated: dense, dense32, conv8s2, conv8k5s2
-        state_size=16,             # S: LSTM state per connection
-        msg_size=8,                # M: forward / backward message size
-        num_micro_ticks=2,
-        output_idx=1,              # forward-message channel read as the prediction
-        feed_label=False,          # also feed y_t back (channel 1); the paper's default: off
-        backward_pass=False,
-        separate_backward_rnn=False,
-        layerwise_rnns=False,
-        layer_norm=False,
-        init_rand_proportion=0.5,
-        compute_dtype="float32",   # or 'bfloat16' for the episode (meta-parameters stay f32)
-    ))
-
-    # The baseline learners (config.learner = metarnn, fwmemory, hebbian, fwp, sgd; see
-    # vsml_tf/baselines/). use_conv puts three 3x3 stride-2 convolutions (conv_channels
-    # each; ReLU, ReLU, tanh) in front, meta-learned (learned online for sgd).
-    c.baselines = ml_collections.ConfigDict(dict(
-        metarnn=dict(hidden_size=128, num_micro_ticks=2, use_conv=False, conv_channels=64),
-        fwmemory=dict(hidden_size=32, memory_size=16, use_conv=False, conv_channels=8),
-        hebbian=dict(rule="oja",           # 'hebb' or 'oja'
-                     rate_init=-4.5,       # fast-weight rate sigmoid(a), a's initial value
-                     coeff_init=0.01,      # initial plasticity coefficients C
-                     use_conv=False, conv_channels=8),
-        fwp=dict(fast_size=64,
-                 normalize_keys=True,      # False: verbatim delta rule (diverges, see fwp.py)
-                 use_conv=False, conv_channels=8),
-        sgd=dict(num_layers=1,             # 1: linear, 2: one tanh hidden layer
-                 hidden_size=160,
-                 optimizer="sgd",          # 'sgd' or 'adam'
-                 learning_rate=0.01,       # paper: 0.01 for sgd, 1e-3 for adam
-                 use_conv=False, conv_channels=8),
-    ))
+    # Each learner declares its settings next to it (`DEFAULTS`, see vsml_tf/learners.py):
+    # VSML's are `model`, the baselines' `baselines.NAME` (metarnn, fwmemory, hebbian,
+    # fwp, sgd; use_conv puts three 3x3 stride-2 convolutions in front, meta-learned).
+    from vsml_tf import learners
+    c.model = ml_collections.ConfigDict(learners.LEARNERS[learners.VSML].DEFAULTS)
+    c.baselines = ml_collections.ConfigDict({
+        name: dict(cls.DEFAULTS) for name, cls in learners.LEARNERS.items()
+        if name != learners.VSML})
 
     # Any value may be a vsml_tf.workers.worker_split([...]): one option per worker.
     c.data = ml_collections.ConfigDict(dict(
@@ -84,7 +59,7 @@ def base_config() -> ml_collections.ConfigDict:
     ))
 
     c.training = ml_collections.ConfigDict(dict(
-        algorithm="es",            # 'es' or 'gradient'
+        algorithm="es",            # a vsml_tf.estimators.ESTIMATORS name: 'es', 'gradient'
         num_iterations=10_001,
         episode_length=500,
         loss_type="mean",          # 'mean' over all steps or 'last' step only
@@ -99,7 +74,7 @@ def base_config() -> ml_collections.ConfigDict:
         population_size=1024,      # antithetic pairs (2x members)
         sigma=0.05,
         learning_rate=0.025,
-        fitness_shaping="none",    # 'none' or 'centered_rank'
+        fitness_shaping="none",    # an es.FITNESS_SHAPINGS name: 'none', 'centered_rank'
         weight_decay=0.0,
         clip_norm=0.0,             # 0 disables
     ))
@@ -186,7 +161,7 @@ def _keys(config, prefix: str = "") -> set[str]:
     return keys
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A config names a key the base config does not define, or a bad value."""
 
 
@@ -213,21 +188,28 @@ def validate(config: ml_collections.ConfigDict) -> None:
     valid = _keys(base_config())
     for key in sorted(_keys(config) - valid):
         raise ConfigError(f"Unknown config key '{key}': {suggest(key, valid)}")
-    algorithm = config.training.algorithm
-    if algorithm not in ("es", "gradient"):
-        raise ConfigError(f"training.algorithm={algorithm!r}: use 'es' or 'gradient'.")
     try:
         workers.check_types(config, base_config())
     except ValueError as e:
         raise ConfigError(str(e)) from None
     for worker in range(workers.period(config)):
         resolved = workers.for_worker(config, worker)
-        for key, choices in CHOICES.items():
-            section, name = key.split(".")
-            if resolved[section][name] not in choices:
+        for key, choices in choices_by_key().items():
+            value = resolved
+            for part in key.split("."):
+                value = value[part]
+            if value not in choices:
                 where = f" (worker {worker})" if workers.splits(config) else ""
-                raise ConfigError(f"{key}={resolved[section][name]!r}{where}: use one of "
+                raise ConfigError(f"{key}={value!r}{where}: use one of "
                                   f"{', '.join(map(repr, choices))}.")
+
+
+def choices_by_key() -> dict[str, tuple]:
+    """Allowed values per config key: the registries', and the fixed ones below."""
+    from vsml_tf import distribute, es, estimators, learners
+    registries = (learners.LEARNERS, estimators.ESTIMATORS, es.FITNESS_SHAPINGS)
+    return {**{r.config_key: tuple(r) for r in registries},
+            "distribution.strategy": distribute.STRATEGIES, **CHOICES}
 
 
 CHOICES = {

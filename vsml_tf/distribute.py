@@ -17,6 +17,10 @@ import os
 import tensorflow as tf
 from absl import logging
 
+from vsml_tf.errors import UserError
+
+STRATEGIES = ("auto", "default", "one_device", "mirrored", "multi_worker", "tpu", "horovod")
+
 
 def configure_cpu_devices(count: int) -> None:
     """Split the CPU into `count` logical devices (tests, laptops). Call before TF runs."""
@@ -130,8 +134,8 @@ def _multi_worker_resolver(port_base: int):
         # CPU nodes: the resolver allots tasks along GPUs, so give it one slot per task.
         return tf.distribute.cluster_resolver.SlurmClusterResolver(
             port_base=port_base, gpus_per_node=1024, gpus_per_task=1, auto_set_gpu=False)
-    raise ValueError("distribution.strategy='multi_worker' needs TF_CONFIG (see "
-                     "launchers/local_multiworker.sh) or a Slurm job (launchers/slurm/).")
+    raise UserError("distribution.strategy='multi_worker' needs TF_CONFIG (see "
+                    "launchers/local_multiworker.sh) or a Slurm job (launchers/slurm/).")
 
 
 def make_replicas(distribution) -> Replicas:
@@ -166,7 +170,7 @@ def make_replicas(distribution) -> Replicas:
         try:
             import horovod.tensorflow as hvd
         except ImportError as e:
-            raise ValueError(
+            raise UserError(
                 "distribution.strategy='horovod' needs Horovod built for this TensorFlow: "
                 "pip install 'vsml-tf[horovod]' (see README, 'Horovod'), or use "
                 f"'multi_worker'. ({e})") from e
@@ -174,5 +178,5 @@ def make_replicas(distribution) -> Replicas:
         if gpus:
             tf.config.set_visible_devices(gpus[hvd.local_rank()], "GPU")
         return Replicas(horovod=hvd)
-    raise ValueError(f"Unknown distribution.strategy {name!r}; use auto, default, "
-                     f"one_device, mirrored, multi_worker, tpu or horovod.")
+    raise UserError(f"Unknown distribution.strategy {name!r}; use auto, default, "
+                    f"one_device, mirrored, multi_worker, tpu or horovod.")

@@ -22,6 +22,7 @@ import tensorflow as tf
 from vsml_tf import index_shuffle
 from vsml_tf.datasets.base import ArrayDataset
 from vsml_tf.datasets.preprocess import Preprocessor
+from vsml_tf.errors import UserError
 
 
 def _fold(seed, salt: int):
@@ -47,8 +48,8 @@ class _Sampler:
         self.example_shape = (int(np.prod(shape)),) if flatten else shape
         self.num_classes = int(num_classes or self.dataset_classes)
         if self.num_classes < self.dataset_classes:
-            raise ValueError(f"data.pad_classes={num_classes} is fewer than the "
-                             f"{self.dataset_classes} classes of {dataset.name}'s episodes.")
+            raise UserError(f"data.pad_classes={num_classes} is fewer than the "
+                            f"{self.dataset_classes} classes of {dataset.name}'s episodes.")
         self._images, self._labels = dataset.tensors()
 
     @property
@@ -109,19 +110,19 @@ class FewShotSampler(_Sampler):
         self.ways, self.shots = int(ways), int(shots)
         length = self.ways * self.shots + 1
         if steps is not None and steps != length:
-            raise ValueError(f"{self.ways}-way {self.shots}-shot episodes have "
-                             f"ways*shots+1 = {length} steps, not {steps}: set "
-                             f"training.episode_length and evaluation.episode_length to "
-                             f"{length}.")
+            raise UserError(f"{self.ways}-way {self.shots}-shot episodes have "
+                            f"ways*shots+1 = {length} steps, not {steps}: set "
+                            f"training.episode_length and evaluation.episode_length to "
+                            f"{length}.")
         if batch_size != 1:
-            raise ValueError("Few-shot episodes show one example per step: set "
-                             "data.batch_size=1.")
+            raise UserError("Few-shot episodes show one example per step: set "
+                            "data.batch_size=1.")
         counts = np.bincount(dataset.labels, minlength=dataset.num_classes)
         eligible = np.flatnonzero(counts >= self.shots + 1)
         if len(eligible) < self.ways or self.ways < 2 or self.shots < 1:
-            raise ValueError(f"{self.ways}-way {self.shots}-shot episodes need ways >= 2, "
-                             f"shots >= 1 and {self.ways} classes with >= {self.shots + 1} "
-                             f"examples; {dataset.name} has {len(eligible)} such classes.")
+            raise UserError(f"{self.ways}-way {self.shots}-shot episodes need ways >= 2, "
+                            f"shots >= 1 and {self.ways} classes with >= {self.shots + 1} "
+                            f"examples; {dataset.name} has {len(eligible)} such classes.")
         super().__init__(dataset, length, 1, flatten, preprocessor, num_classes)
         by_class = [np.flatnonzero(dataset.labels == c) for c in eligible]
         width = max(len(members) for members in by_class)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from vsml_tf.registry import Registry
+
 
 def antithetic_population(theta, eps, sigma: float):
     """theta [D], eps [p, D] -> [2p, D]: the p '+' members, then the p '-' members."""
@@ -28,14 +30,15 @@ def centered_ranks(losses):
     return tf.reshape(shaped, tf.shape(losses))
 
 
+FITNESS_SHAPINGS = Registry("es.fitness_shaping", {
+    "none": lambda losses: losses,
+    "centered_rank": centered_ranks,
+})
+
+
 def shape_fitness(losses, shaping: str):
     """losses [p, 2] (columns '+', '-') -> shaped values of the same shape."""
-    if shaping == "none":
-        return losses
-    if shaping == "centered_rank":
-        return centered_ranks(losses)
-    raise ValueError(f"Unknown es.fitness_shaping {shaping!r}; use 'none' or "
-                     f"'centered_rank'.")
+    return FITNESS_SHAPINGS.lookup(shaping)(losses)
 
 
 def gradient_sum(eps, fitness, sigma: float):

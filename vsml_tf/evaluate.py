@@ -31,20 +31,22 @@ import os
 import ml_collections
 from absl import logging
 
-from vsml_tf import checkpoints, cli, curves, experiment, learners
+from vsml_tf import cli, curves, experiment, learners
 from vsml_tf.config import ConfigError, base_config, split_list, validate
+from vsml_tf.errors import MissingFileError, UserError
+from vsml_tf.meta_test import meta_test
 
 
-def meta_test(config, trainer, label: str | None = None) -> list[dict]:
-    """Curves of trainer.theta on the test split of every evaluation dataset, on the
-    episodes of config.seed."""
+def meta_test_datasets(config, runner, theta, label: str | None = None) -> list[dict]:
+    """Curves of `theta` on the test split of every evaluation dataset, on the episodes
+    of config.seed."""
     results = []
-    learner = trainer.network
     ev = config.evaluation
     for dataset in split_list(ev.datasets):
-        sampler = experiment.sampler(config, learner, dataset, "test", ev.episode_length)
-        loss, acc = trainer.meta_test(sampler, ev.num_episodes, chunk=ev.chunk,
-                                      seed=config.seed)
+        sampler = experiment.sampler(config, runner.learner, dataset, "test",
+                                     ev.episode_length)
+        loss, acc = meta_test(runner, theta, sampler, ev.num_episodes, seed=config.seed,
+                              chunk=ev.chunk)
         results.append(dict(learner=label or config.learner, dataset=dataset, loss=loss,
                             accuracy=acc))
     return results
@@ -60,26 +62,11 @@ def write_outputs(results: list[dict], workdir: str) -> str:
     return table
 
 
-def load_trainer(config, workdir: str | None, label: str | None = None):
-    """A meta-trainer holding the meta-parameters of the latest checkpoint in `workdir`
-    (nothing to restore for a learner without meta-parameters)."""
-    trainer = experiment.build_trainer(config)
-    if trainer.layout.size:
-        if workdir is None:
-            raise ValueError(
-                f"evaluation.compare entry {label!r}: learner {config.learner!r} has "
-                f"{trainer.layout.size} meta-parameters; name its trained run as "
-                f"{label}=WORKDIR.")
-        path = checkpoints.restore_meta_params(trainer.theta, workdir)
-        logging.info("Meta-testing %s", path)
-    return trainer
-
-
 def run_config(workdir: str) -> ml_collections.ConfigDict:
     """The resolved config a vsml-train run wrote to WORKDIR/config.json."""
     path = os.path.join(workdir, "config.json")
     if not os.path.exists(path):
-        raise FileNotFoundError(f"No config.json in {workdir}: a compare entry LABEL=WORKDIR "
+        raise MissingFileError(f"No config.json in {workdir}: a compare entry LABEL=WORKDIR "
                                 f"needs the workdir of a vsml-train run.")
     config = base_config()
 
@@ -118,37 +105,38 @@ def compare_entries(config) -> list[tuple[str, ml_collections.ConfigDict, str | 
         label, _, source = (s.strip() for s in item.partition("="))
         source = source or label
         if not label or label in labels:
-            raise ValueError(f"evaluation.compare entry {item!r}: labels must be unique and "
-                             f"non-empty (LABEL=WORKDIR or NAME).")
+            raise UserError(f"evaluation.compare entry {item!r}: labels must be unique and "
+                            f"non-empty (LABEL=WORKDIR or NAME).")
         labels.add(label)
         if os.path.isdir(source):
             learner_config, workdir = run_config(source), source
-        elif source in learners.BUILDERS:
+        elif source in learners.LEARNERS:
             learner_config, workdir = ml_collections.ConfigDict(config.to_dict()), None
             learner_config.learner = source
         else:
-            raise ValueError(f"evaluation.compare entry {item!r}: {source!r} is neither a "
-                             f"directory nor a registered learner {sorted(learners.BUILDERS)}.")
+            raise UserError(f"evaluation.compare entry {item!r}: {source!r} is neither a "
+                            f"directory nor a registered learner {sorted(learners.LEARNERS)}.")
         entries.append((label, with_episodes_of(learner_config, config), workdir))
     return entries
 
 
-def evaluate(config, workdir: str, trainer=None) -> list[dict]:
-    """Meta-test the latest checkpoint in `workdir` (or `trainer`'s current theta), or the
-    learners of `evaluation.compare`; write the outputs to workdir/eval."""
-    runs = []
+def evaluate(config, workdir: str, trained=None) -> list[dict]:
+    """Meta-test the latest checkpoint in `workdir` (or `trained` = (runner, theta) of a
+    run just finished), or the learners of `evaluation.compare`; write the outputs to
+    workdir/eval."""
     entries = compare_entries(config)
-    if trainer is not None:
-        runs.append((config.learner, trainer))
+    runs = []
+    if trained is not None:
+        runs.append((config.learner, config, *trained))
     elif not entries:
-        runs.append((config.learner, load_trainer(config, workdir)))
-    runs = [(label, config, t) for label, t in runs]
-    runs += [(label, learner_config, load_trainer(learner_config, source, label))
+        runs.append((config.learner, config, *experiment.load_meta_params(config, workdir)))
+    runs += [(label, learner_config, *experiment.load_meta_params(learner_config, source,
+                                                                  label))
              for label, learner_config, source in entries]  # every error before any work
     results = []
-    for label, learner_config, t in runs:
+    for label, learner_config, runner, theta in runs:
         logging.info("Meta-testing %s (%s)", label, learner_config.learner)
-        results += meta_test(learner_config, t, label)
+        results += meta_test_datasets(learner_config, runner, theta, label)
     table = write_outputs(results, workdir)
     print(f"\nMeta-test ({config.evaluation.num_episodes} episodes of "
           f"{config.evaluation.episode_length} steps), outputs in "
@@ -159,10 +147,8 @@ def evaluate(config, workdir: str, trainer=None) -> list[dict]:
 def main(argv):
     del argv
     config, workdir = cli.config_and_workdir()
-    try:
+    with cli.user_errors():
         evaluate(config, workdir)
-    except (FileNotFoundError, ValueError) as e:
-        cli.fail(str(e))
 
 
 def run():

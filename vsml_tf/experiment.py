@@ -1,22 +1,30 @@
-"""Build a meta-training run (learner, episodes, meta-trainer) from a config."""
+"""Build a run from a config, in one direction:
+
+    config -> learner (unbuilt) -> samplers -> data spec -> learner.build_for(spec)
+           -> runner -> estimator -> meta-trainer
+
+Only this module (and the command-line tools) read the config; everything below it gets
+plain arguments.
+"""
 
 from __future__ import annotations
 
 import math
+from typing import Callable, Sequence
 
 import keras
 import ml_collections
+import tensorflow as tf
 
-from vsml_tf import datasets, learners, workers
+from vsml_tf import checkpoints, datasets, learners, workers
 from vsml_tf.datasets.preprocess import Preprocessor, parse_shape
-from vsml_tf.episodes import EpisodeSampler, FewShotSampler
 from vsml_tf.distribute import Replicas
-from vsml_tf.trainers import ESTrainer, GradientTrainer
-
-
-def needs_images(learner) -> bool:
-    """Learners with conv layers read [H, W, C] examples; all others flattened vectors."""
-    return bool(getattr(learner, "uses_images", False))
+from vsml_tf.episodes import EpisodeSampler, FewShotSampler
+from vsml_tf.errors import UserError
+from vsml_tf.estimators import ESTIMATORS
+from vsml_tf.learner import DataSpec
+from vsml_tf.runner import EpisodeRunner
+from vsml_tf.trainers import MetaTrainer
 
 
 def sampler(config: ml_collections.ConfigDict, learner, dataset, split: str, steps: int,
@@ -40,7 +48,7 @@ def sampler(config: ml_collections.ConfigDict, learner, dataset, split: str, ste
         pad_inputs=parse_shape(data.pad_inputs, 3, "data.pad_inputs") if shapes else None,
         shuffle_pixels=variants and data.shuffle_pixels,
         rand_proj=variants and data.rand_proj, seed=config.seed, worker_index=worker_index)
-    common = dict(flatten=not needs_images(learner), preprocessor=preprocessor,
+    common = dict(flatten=not learner.uses_images, preprocessor=preprocessor,
                   num_classes=(data.pad_classes or None) if shapes else None)
     if data.ways:
         return FewShotSampler(examples, data.ways, data.shots, steps=steps,
@@ -56,25 +64,73 @@ def num_shards(config: ml_collections.ConfigDict, replicas: int) -> int:
     return config.training.num_shards or math.lcm(replicas, workers.period(config))
 
 
-def build_trainer(config: ml_collections.ConfigDict, replicas=None):
-    """The meta-trainer of `config`, holding a fresh learner's initial meta-parameters
-    (a function of config.seed: an interrupted run restarts from the same point).
-    Shard i of the population / meta-batch draws episodes as the paper's worker i."""
-    replicas = replicas or Replicas()
+class ShardSamplers(Sequence):
+    """The episode sampler of each shard (the paper's workers), built when first used."""
+
+    def __init__(self, make: Callable[[int], EpisodeSampler], count: int):
+        self._make, self._count, self._built = make, count, {}
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, shard: int) -> EpisodeSampler:
+        if not 0 <= shard < self._count:
+            raise IndexError(shard)
+        if shard not in self._built:
+            with tf.init_scope():  # built eagerly, even when first asked while tracing
+                self._built[shard] = self._make(shard)
+        return self._built[shard]
+
+
+def data_spec(sampler: EpisodeSampler) -> DataSpec:
+    return DataSpec(tuple(sampler.example_shape), int(sampler.num_classes))
+
+
+def build_learner(config: ml_collections.ConfigDict, replicas: int = 1):
+    """(learner, training samplers of its shards): a fresh learner of config.learner,
+    built for the data spec of shard 0's training episodes. Its initial meta-parameters
+    are a function of config.seed, so an interrupted run restarts from the same point."""
     keras.utils.set_random_seed(config.seed)
     learner = learners.build(config)
-    train_sampler = lambda shard: sampler(config, learner, config.data.dataset, "train",
-                                          config.training.episode_length, worker_index=shard)
-    common = dict(seed=config.seed, loss_type=config.training.loss_type,
-                  jit_compile=config.training.jit_compile, remat=config.training.remat,
-                  num_shards=num_shards(config, replicas.count), replicas=replicas)
-    if config.training.algorithm == "es":
-        es = config.es
-        return ESTrainer(learner, train_sampler, population_size=es.population_size,
-                         sigma=es.sigma, learning_rate=es.learning_rate,
-                         fitness_shaping=es.fitness_shaping, weight_decay=es.weight_decay,
-                         clip_norm=es.clip_norm, **common)
-    grad = config.gradient
-    return GradientTrainer(learner, train_sampler, meta_batch_size=grad.meta_batch_size,
-                           learning_rate=grad.learning_rate, clip_norm=grad.clip_norm,
-                           **common)
+    samplers = ShardSamplers(
+        lambda shard: sampler(config, learner, config.data.dataset, "train",
+                              config.training.episode_length, worker_index=shard),
+        num_shards(config, replicas))
+    learner.build_for(data_spec(samplers[0]))
+    return learner, samplers
+
+
+def runner(config: ml_collections.ConfigDict, learner) -> EpisodeRunner:
+    return EpisodeRunner(learner, remat=config.training.remat,
+                         jit_compile=config.training.jit_compile)
+
+
+def build_trainer(config: ml_collections.ConfigDict, replicas=None) -> MetaTrainer:
+    """The meta-trainer of `config`, holding a fresh learner's initial meta-parameters.
+    Shard i of the population / meta-batch draws episodes as the paper's worker i."""
+    replicas = replicas or Replicas()
+    learner, samplers = build_learner(config, replicas.count)
+    run = runner(config, learner)
+    estimator_cls = ESTIMATORS.lookup(config.training.algorithm)
+    return MetaTrainer(estimator_cls.from_config(config, run), samplers,
+                       run.layout.from_network(),
+                       learning_rate=config[estimator_cls.CONFIG_SECTION].learning_rate,
+                       seed=config.seed, replicas=replicas,
+                       jit_compile=config.training.jit_compile)
+
+
+def load_meta_params(config: ml_collections.ConfigDict, workdir: str | None,
+                     label: str | None = None):
+    """(runner, theta): config's learner and the meta-parameters of the latest checkpoint
+    in `workdir` (a learner without meta-parameters needs none). No trainer, no optimizer."""
+    learner, _ = build_learner(config)
+    run = runner(config, learner)
+    theta = tf.Variable(run.layout.from_network(), name="meta_params")
+    if run.layout.size:
+        if workdir is None:
+            raise UserError(
+                f"evaluation.compare entry {label!r}: learner {config.learner!r} has "
+                f"{run.layout.size} meta-parameters; name its trained run as "
+                f"{label}=WORKDIR.")
+        checkpoints.restore_meta_params(theta, workdir)
+    return run, theta

@@ -23,7 +23,9 @@ import keras
 import numpy as np
 from keras import ops
 
+from vsml_tf import kernels
 from vsml_tf import sub_rnn as rnn
+from vsml_tf.errors import UserError
 
 
 class VSMLDense(keras.layers.Layer):
@@ -54,9 +56,9 @@ class VSMLDense(keras.layers.Layer):
         from_bwd = from_bwd + rnn.expand_to(params["bias"], len(from_bwd.shape))
         inputs = from_fwd[:, :, :, None, :] + from_bwd[:, :, None, :, :]  # [p, n, A, B, 4S]
         for _ in range(num_micro_ticks):
-            h, c = rnn.lstm_cell(rnn.project(h, w_h) + inputs, c)
-        fwd_out = rnn.message(params, h, "fwd", reduce_axes=(2,), layer_norm=layer_norm)
-        bwd_out = rnn.message(params, h, "bwd", reduce_axes=(3,), layer_norm=layer_norm)
+            h, c = kernels.lstm_cell(rnn.project(h, w_h) + inputs, c)
+        fwd_out = kernels.message(params, h, "fwd", reduce_axes=(2,), layer_norm=layer_norm)
+        bwd_out = kernels.message(params, h, "bwd", reduce_axes=(3,), layer_norm=layer_norm)
         return (h, c), fwd_out, bwd_out
 
     def get_config(self):
@@ -94,8 +96,8 @@ class VSMLConv2D(keras.layers.Layer):
 
     def output_shape_for(self, input_shape: tuple, num_classes: int) -> tuple:
         if len(input_shape) != 3:
-            raise ValueError(f"VSMLConv2D needs [height, width, channels] inputs, got "
-                             f"{input_shape}: put conv layers before dense layers.")
+            raise UserError(f"VSMLConv2D needs [height, width, channels] inputs, got "
+                            f"{input_shape}: put conv layers before dense layers.")
         height, width, _ = input_shape
         return (-(-height // self.strides), -(-width // self.strides), self.filters)
 
@@ -126,15 +128,15 @@ class VSMLConv2D(keras.layers.Layer):
 
         for _ in range(num_micro_ticks):
             gates = ops.expand_dims(rnn.project(h, w_h), 2) + inputs
-            h_pos, c_pos = rnn.lstm_cell(gates, ops.expand_dims(c, 2))
+            h_pos, c_pos = kernels.lstm_cell(gates, ops.expand_dims(c, 2))
             h, c = ops.mean(h_pos, axis=2), ops.mean(c_pos, axis=2)
 
-        fwd_out = rnn.message(params, h_pos, "fwd", reduce_axes=(3, 4), layer_norm=layer_norm)
+        fwd_out = kernels.message(params, h_pos, "fwd", reduce_axes=(3, 4), layer_norm=layer_norm)
         fwd_out = ops.reshape(fwd_out, (p, n, out_h, out_w, c_out, msg_size))
         # Backward: each window element sends mean over Co of Lin_b(h); an input position
         # receives the sum over the windows that cover it, divided by k*k (padding counts
         # as a silent sender, as in the paper's code).
-        per_element = rnn.message(params, h_pos, "bwd", reduce_axes=(5,), layer_norm=layer_norm)
+        per_element = kernels.message(params, h_pos, "bwd", reduce_axes=(5,), layer_norm=layer_norm)
         scatter = np.zeros((out_h * out_w * k2, height * width + 1), np.float32)
         scatter[np.arange(index.size), index.reshape(-1)] = 1.0 / k2
         per_element = ops.reshape(per_element, (p, n, out_h * out_w * k2, c_in * msg_size))

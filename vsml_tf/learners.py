@@ -1,40 +1,39 @@
-"""Learner registry: config.learner -> a Keras model with the episode interface.
+"""Learner registry: config.learner -> an `EpisodeLearner` class (see `learner.py`).
 
-A learner provides `meta_params(members)`, `initial_state(sample, input_shape,
-num_classes, batch_size)` and `unroll(params, xs, ys, state, remat)`; everything else
-(ES, gradient meta-training, evaluation, plots) works with any of them. A new learner is
-one module plus one line here.
+A new learner is one module (a subclass of `EpisodeLearner` with its `DEFAULTS`) plus one
+line below; its defaults become the config section `baselines.NAME` (VSML's: `model`).
 """
 
 from __future__ import annotations
 
-import difflib
-from typing import Callable
-
 import ml_collections
 
-from vsml_tf import baselines
+from vsml_tf.baselines.fwmemory import FastWeightMemory
+from vsml_tf.baselines.fwp import FastWeightProgrammer
+from vsml_tf.baselines.hebbian import HebbianFastWeights
+from vsml_tf.baselines.metarnn import MetaRNN
+from vsml_tf.baselines.online_sgd import OnlineGradientLearner
 from vsml_tf.network import VSMLNetwork
+from vsml_tf.registry import Registry
+
+LEARNERS = Registry("learner", {
+    "vsml": VSMLNetwork,
+    "metarnn": MetaRNN,
+    "fwmemory": FastWeightMemory,
+    "hebbian": HebbianFastWeights,
+    "fwp": FastWeightProgrammer,
+    "sgd": OnlineGradientLearner,
+})
+
+VSML = "vsml"  # the one learner configured by config.model; the others by baselines.NAME
 
 
-def _vsml(config: ml_collections.ConfigDict):
-    return VSMLNetwork(**config.model.to_dict(), name="vsml")
-
-
-BUILDERS: dict[str, Callable] = {
-    "vsml": _vsml,
-    "metarnn": lambda c: baselines.MetaRNN(**c.baselines.metarnn, name="metarnn"),
-    "fwmemory": lambda c: baselines.FastWeightMemory(**c.baselines.fwmemory, name="fwmemory"),
-    "hebbian": lambda c: baselines.HebbianFastWeights(**c.baselines.hebbian, name="hebbian"),
-    "fwp": lambda c: baselines.FastWeightProgrammer(**c.baselines.fwp, name="fwp"),
-    "sgd": lambda c: baselines.OnlineGradientLearner(**c.baselines.sgd, name="sgd"),
-}
+def config_section(config: ml_collections.ConfigDict, name: str):
+    return config.model if name == VSML else config.baselines[name]
 
 
 def build(config: ml_collections.ConfigDict):
-    if config.learner not in BUILDERS:
-        close = difflib.get_close_matches(config.learner, BUILDERS, n=3)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise ValueError(f"Unknown learner {config.learner!r}.{hint} "
-                         f"Registered: {sorted(BUILDERS)}.")
-    return BUILDERS[config.learner](config)
+    """A fresh, not yet data-built learner of `config.learner`."""
+    cls = LEARNERS.lookup(config.learner)
+    return cls.from_config_section(config_section(config, config.learner).to_dict(),
+                                   name=config.learner)

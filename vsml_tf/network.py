@@ -1,30 +1,28 @@
 """The VSML learner: a stack of VSML layers that learns inside its own LSTM states.
 
-An episode is a sequence of examples (x_t, y_t). At every step the network first predicts
-y_t from x_t, then receives the error e_t = softmax(y_hat_t) - y_t (and, if `feed_label`,
-y_t) at its outputs -- "predict, then receive feedback". No gradient is ever taken inside
-an episode: learning is the sub-RNNs updating their states.
+At every step the network first predicts y_t from x_t, then receives the error
+e_t = softmax(y_hat_t) - y_t (and, if `feed_label`, y_t) at its outputs (see `learner.py`).
+No gradient is ever taken inside an episode: learning is the sub-RNNs updating their
+states.
 
-`VSMLNetwork.unroll` is the functional core used by meta-training: it takes the
-meta-parameters with a leading member axis, so that an ES population (each member with its
-own perturbed parameters) or a meta-batch runs as one batched computation.
+`unroll` (from `EpisodeLearner`) is the functional core used by meta-training: it takes
+the meta-parameters with a leading member axis, so that an ES population (each member with
+its own perturbed parameters) or a meta-batch runs as one batched computation.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Callable, Sequence
+from typing import Callable
 
 import keras
 import numpy as np
-from keras import ops, tree
+from keras import ops
 
+from vsml_tf.errors import UserError
 from vsml_tf.layers import VSMLConv2D, VSMLDense
-from vsml_tf.scan import scan
+from vsml_tf.learner import EpisodeLearner, bounded, feedback_error
 from vsml_tf.sub_rnn import SubRNN
-
-TANH_BOUND = 100.0
-
 
 _LAYER_PATTERN = re.compile(r"^(dense)(\d*)$|^conv(\d+)(?:k(\d+))?(?:s(\d+))?$")
 
@@ -36,9 +34,9 @@ def parse_layers(spec: str) -> list[dict]:
     for item in [s.strip() for s in spec.split(",") if s.strip()]:
         match = _LAYER_PATTERN.match(item)
         if not match:
-            raise ValueError(f"Cannot parse layer {item!r} in model.layers={spec!r}; use "
-                             f"e.g. 'dense', 'dense32' or 'conv8s2' (conv FILTERS k KERNEL "
-                             f"s STRIDE), comma-separated.")
+            raise UserError(f"Cannot parse layer {item!r} in model.layers={spec!r}; use "
+                            f"e.g. 'dense', 'dense32' or 'conv8s2' (conv FILTERS k KERNEL "
+                            f"s STRIDE), comma-separated.")
         if match.group(1):
             layers.append({"type": "dense", "units": int(match.group(2)) if match.group(2)
                            else None})
@@ -65,21 +63,36 @@ def layers_from_spec(spec) -> list[keras.layers.Layer]:
                                      kernel_size=layer.pop("kernel_size", 3),
                                      strides=layer.pop("strides", 1), name=f"conv_{i}"))
         else:
-            raise ValueError(f"Unknown layer type {kind!r} in model.layers; use 'dense' or "
-                             f"'conv'.")
+            raise UserError(f"Unknown layer type {kind!r} in model.layers; use 'dense' or "
+                            f"'conv'.")
         if layer:
-            raise ValueError(f"Unknown keys {sorted(layer)} for a {kind!r} layer in "
-                             f"model.layers.")
+            raise UserError(f"Unknown keys {sorted(layer)} for a {kind!r} layer in "
+                            f"model.layers.")
     if not layers or not isinstance(layers[-1], VSMLDense):
-        raise ValueError("model.layers must end with a dense layer (the classifier).")
+        raise UserError("model.layers must end with a dense layer (the classifier).")
     if layers[-1].units is not None:
-        raise ValueError("The last dense layer's units are the number of classes; write "
-                         "'dense' without a size.")
+        raise UserError("The last dense layer's units are the number of classes; write "
+                        "'dense' without a size.")
     return layers
 
 
-class VSMLNetwork(keras.Model):
+class VSMLNetwork(EpisodeLearner):
     """Maps an episode (xs, one-hot ys) to per-step logits; see module docstring."""
+
+    DEFAULTS = dict(
+        layers="dense",            # comma-separated: dense, dense32, conv8s2, conv8k5s2
+        state_size=16,             # S: LSTM state per connection
+        msg_size=8,                # M: forward / backward message size
+        num_micro_ticks=2,
+        output_idx=1,              # forward-message channel read as the prediction
+        feed_label=False,          # also feed y_t back (channel 1); the paper's default: off
+        backward_pass=False,
+        separate_backward_rnn=False,
+        layerwise_rnns=False,
+        layer_norm=False,
+        init_rand_proportion=0.5,
+        compute_dtype="float32",   # or 'bfloat16' for the episode (meta-parameters stay f32)
+    )
 
     def __init__(self, layers="dense", state_size: int = 16,
                  msg_size: int = 8, num_micro_ticks: int = 2, output_idx: int = 1,
@@ -99,7 +112,7 @@ class VSMLNetwork(keras.Model):
         self.init_rand_proportion = init_rand_proportion
         self.compute_dtype_name = compute_dtype  # of the episode; meta-parameters stay f32
         if msg_size < 2 or output_idx >= msg_size:
-            raise ValueError(f"msg_size={msg_size} must be >= 2 and > output_idx={output_idx}.")
+            raise UserError(f"msg_size={msg_size} must be >= 2 and > output_idx={output_idx}.")
 
         def make_rnns(prefix: str) -> list[SubRNN]:
             count = len(self.vsml_layers) if layerwise_rnns else 1
@@ -206,10 +219,8 @@ class VSMLNetwork(keras.Model):
                                                 self.num_micro_ticks, self.layer_norm)
             if i > 0:  # reaches the previous layer at the next step
                 bwd_msgs[i - 1] = ops.reshape(bwd_out, ops.shape(bwd_msgs[i - 1]))
-        logits = fwd[..., self.output_idx]
-        logits = TANH_BOUND * ops.tanh(logits / TANH_BOUND)
-        error = ops.softmax(logits, axis=-1) - y
-        feedback = self._feedback(error, y)
+        logits = bounded(fwd[..., self.output_idx])
+        feedback = self._feedback(feedback_error(logits, y), y)
 
         if self.backward_pass:  # sweep the new error back through all layers now
             bwd = feedback
@@ -227,7 +238,8 @@ class VSMLNetwork(keras.Model):
             state = self._merge_batch(state)
         return (state, bwd_msgs, feedback), logits
 
-    def initial_carry(self, state, input_shape: tuple, num_classes: int):
+    def initial_carry(self, state, xs, ys):
+        input_shape, num_classes = tuple(xs.shape[3:]), ys.shape[-1]
         shapes = self.shapes(input_shape, num_classes)
         h = state[0][0]
         members, batch = h.shape[0], h.shape[1]
@@ -235,40 +247,3 @@ class VSMLNetwork(keras.Model):
                     for _, s in shapes[:-1]]
         feedback = ops.zeros((members, batch, num_classes, self.msg_size), h.dtype)
         return state, bwd_msgs, feedback
-
-    def unroll(self, params: dict, xs, ys, state, remat: bool = False):
-        """Run whole episodes. xs: [T, p, n, *input_shape], ys: one-hot [T, p, n, C],
-        `state` from `initial_state`. Returns logits [T, p, n, C]. `remat` trades compute
-        for memory when backpropagating through long episodes."""
-        input_shape, num_classes = tuple(xs.shape[3:]), ys.shape[-1]
-        dtype = self.compute_dtype_name
-        if dtype != "float32":  # e.g. bfloat16: half the memory traffic of every tick
-            cast = lambda x: ops.cast(x, dtype)
-            params = tree.map_structure(cast, params)
-            xs, ys, state = cast(xs), cast(ys), tree.map_structure(cast, state)
-        carry = self.initial_carry(state, input_shape, num_classes)
-
-        def body(params, carry, xy):
-            return self.step(params, carry, *xy)
-
-        _, logits = scan(body, params, carry, (xs, ys), y_like=ys[0], remat=remat)
-        return ops.cast(logits, "float32")
-
-    def call(self, inputs, seed=None):
-        """Keras entry point with this model's own weights.
-
-        inputs: (xs [episodes, T, n, *input_shape], one-hot ys [episodes, T, n, C]).
-        Returns logits [episodes, T, n, C]; each episode draws its own initial state.
-        """
-        xs, ys = inputs
-        episodes = xs.shape[0]
-        seed = seed if seed is not None else keras.random.SeedGenerator(0)
-
-        def sample(shape):
-            return keras.random.truncated_normal((episodes,) + tuple(shape), seed=seed)
-
-        xs_t = ops.moveaxis(xs, 1, 0)
-        ys_t = ops.moveaxis(ys, 1, 0)
-        state = self.initial_state(sample, tuple(xs.shape[3:]), ys.shape[-1], xs.shape[2])
-        logits = self.unroll(self.meta_params(episodes), xs_t, ys_t, state)
-        return ops.moveaxis(logits, 0, 1)

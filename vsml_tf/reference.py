@@ -16,24 +16,18 @@ from vsml_tf import sub_rnn as rnn
 from vsml_tf.layers import VSMLConv2D, VSMLDense, conv_window_indices
 
 
-def _lstm_cell(gates, c):
-    i, g, f, o = ops.split(gates, 4, axis=-1)
-    c = ops.sigmoid(f + rnn.FORGET_BIAS) * c + ops.sigmoid(i + rnn.INPUT_BIAS) * ops.tanh(g)
-    return ops.sigmoid(o) * ops.tanh(c), c
-
-
 def _connection_update(params, inputs, h, c, layer_norm):
     """inputs [..., 2M] and state [..., S] of every connection -> h, c, fwd, bwd [..., M]."""
     gates = rnn.project(ops.concatenate([inputs, h], axis=-1), params["kernel"])
     gates = gates + rnn.expand_to(params["bias"], len(gates.shape))
-    h, c = _lstm_cell(gates, c)
+    h, c = rnn.lstm_update(gates, c)
     msgs = []
     for direction in ("fwd", "bwd"):
         m = rnn.project(h, params[f"{direction}_kernel"])
         m = m + rnn.expand_to(params[f"{direction}_bias"], len(m.shape))
         if layer_norm:
-            m = rnn._layer_norm(m, params[f"{direction}_ln_scale"],
-                                params[f"{direction}_ln_offset"])
+            m = rnn.layer_normalize(m, params[f"{direction}_ln_scale"],
+                                    params[f"{direction}_ln_offset"])
         msgs.append(m)
     return h, c, msgs[0], msgs[1]
 

@@ -15,8 +15,13 @@ import time
 
 from absl import logging
 
+import math
+
 from vsml_tf import checkpoints, cli, curves, distribute, evaluate, experiment
 from vsml_tf.config import split_list
+from vsml_tf.errors import UserError
+from vsml_tf.estimators import ESTIMATORS
+from vsml_tf.meta_test import meta_test
 from vsml_tf.writers import MetricWriter
 
 
@@ -56,6 +61,21 @@ def _progress(config, initial: int, total: int, chief: bool = True):
                 desc="meta-training", unit="it", dynamic_ncols=True, mininterval=1.0)
 
 
+def check_finite(metrics: dict, iteration: int, config, last_checkpoint) -> None:
+    """Stop before a non-finite meta-loss, gradient or theta reaches a checkpoint."""
+    if metrics.pop("finite") and math.isfinite(metrics["meta_loss"]):
+        return
+    name = ESTIMATORS.lookup(config.training.algorithm).CONFIG_SECTION
+    hint = ", ".join(f"{name}.{k}={config[name][k]}"
+                     for k in ("learning_rate", "sigma", "clip_norm") if k in config[name])
+    kept = f"the last good checkpoint, {last_checkpoint}, is kept" if last_checkpoint else \
+        "nothing was saved"
+    raise UserError(
+        f"Iteration {iteration}: meta-loss {metrics['meta_loss']}, gradient norm "
+        f"{metrics['grad_norm']}: not finite, so theta is no longer usable; {kept}. Likely "
+        f"cause: a step size too large or a zero perturbation ({hint}); lower it and re-run.")
+
+
 def train(config, workdir: str, replicas=None):
     """Meta-train until config.training.num_iterations; returns (trainer, stopped_early).
 
@@ -80,7 +100,7 @@ def train(config, workdir: str, replicas=None):
     ev = config.evaluation
     eval_sampler = None
     if ev.every and chief:
-        eval_sampler = experiment.sampler(config, trainer.network, split_list(ev.datasets)[0],
+        eval_sampler = experiment.sampler(config, trainer.learner, split_list(ev.datasets)[0],
                                           "test", ev.episode_length)
 
     def save(iteration):
@@ -95,6 +115,7 @@ def train(config, workdir: str, replicas=None):
         while iteration < total and not stopped:
             metrics = trainer.step(stop.requested)
             stopped = metrics.pop("stop") > 0  # any process asked: all leave together
+            check_finite(metrics, iteration, config, manager.latest_checkpoint)
             index, iteration = iteration, iteration + 1  # index of the iteration just run
             done_here += 1
             bar.set_postfix(meta_loss=f"{metrics['meta_loss']:.4f}", refresh=False)
@@ -103,8 +124,9 @@ def train(config, workdir: str, replicas=None):
                 metrics["iterations_per_second"] = done_here / (time.time() - started)
                 writer.write(index, metrics)
             if eval_sampler is not None and index % ev.every == 0:
-                _, acc = trainer.meta_test(eval_sampler, ev.num_episodes_during_training,
-                                           chunk=ev.chunk)
+                _, acc = meta_test(trainer.runner, trainer.theta, eval_sampler,
+                                   ev.num_episodes_during_training, seed=config.seed,
+                                   chunk=ev.chunk)
                 writer.write(index, {f"eval/accuracy_{a}_{b}": float(acc[:, a:b].mean())
                                      for a, b in curves.windows(acc.shape[1])})
             if iteration % config.checkpoint.every == 0:
@@ -122,12 +144,10 @@ def train(config, workdir: str, replicas=None):
 def main(argv):
     del argv
     config, workdir = cli.config_and_workdir()
-    try:
+    with cli.user_errors():
         trainer, stopped = train(config, workdir)
-    except (FileNotFoundError, ValueError) as e:
-        cli.fail(str(e))
-    if not stopped and trainer.replicas.is_chief:
-        evaluate.evaluate(config, workdir, trainer)
+        if not stopped and trainer.replicas.is_chief:
+            evaluate.evaluate(config, workdir, (trainer.runner, trainer.theta))
 
 
 def run():

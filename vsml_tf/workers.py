@@ -30,6 +30,8 @@ import ml_collections
 from absl import flags
 from ml_collections import config_flags
 
+from vsml_tf.errors import UserError
+
 _PREFIX = "worker_split("
 
 
@@ -43,12 +45,12 @@ class WorkerSplit:
     def __post_init__(self):
         object.__setattr__(self, "options", tuple(self.options))
         if not self.options:
-            raise ValueError("worker_split needs at least one option.")
+            raise UserError("worker_split needs at least one option.")
         if not isinstance(self.repeat, int) or self.repeat < 1:
-            raise ValueError(f"worker_split repeat must be a positive int, not {self.repeat!r}.")
+            raise UserError(f"worker_split repeat must be a positive int, not {self.repeat!r}.")
         for option in self.options:
             if isinstance(option, (WorkerSplit, dict, ml_collections.ConfigDict)):
-                raise ValueError("worker_split options must be plain values (no nesting).")
+                raise UserError("worker_split options must be plain values (no nesting).")
 
     def select(self, worker_index: int):
         return self.options[(int(worker_index) // self.repeat) % len(self.options)]
@@ -71,7 +73,7 @@ class WorkerSplit:
 def worker_split(options: Sequence, repeat: int = 1) -> WorkerSplit:
     """A config value that gives worker i `options[(i // repeat) % len(options)]`."""
     if isinstance(options, str):
-        raise ValueError(f"worker_split options must be a list, not the string {options!r}.")
+        raise UserError(f"worker_split options must be a list, not the string {options!r}.")
     return WorkerSplit(tuple(options), repeat)
 
 
@@ -182,6 +184,6 @@ def check_types(config: ml_collections.ConfigDict, reference: ml_collections.Con
                   or (isinstance(default, float) and type(option) is int)
                   or default is None)
             if not ok:
-                raise ValueError(f"{path}={split}: option {option!r} is a "
-                                 f"{type(option).__name__}, the field is a "
-                                 f"{type(default).__name__}.")
+                raise UserError(f"{path}={split}: option {option!r} is a "
+                                f"{type(option).__name__}, the field is a "
+                                f"{type(default).__name__}.")

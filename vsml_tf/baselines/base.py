@@ -1,9 +1,10 @@
-"""What every baseline learner shares: the episode interface of `VSMLNetwork`.
+"""What every baseline learner shares beyond `EpisodeLearner`: weights that depend on
+the data.
 
-A baseline is a Keras model whose weights (the meta-parameters) depend on the data: its
-input size and number of classes. `build_for(example_shape, num_classes)` creates them --
-the meta-trainers call it from the episode sampler -- and a learner built for one shape
-refuses another with a clear error (pad the datasets to one shape to share a learner).
+A baseline's weights (the meta-parameters) depend on its input size and number of
+classes. `build_for(spec)` creates them -- the run builder calls it with the data spec --
+and a learner built for one shape refuses another with a clear error (pad the datasets to
+one shape to share a learner).
 
 Subclasses define `create_weights(feature_size, num_classes)` (with `add_param`),
 `initial_carry(state, xs, ys)` and `step(params, carry, x, y) -> (carry, logits)`, one
@@ -14,16 +15,15 @@ draws. The optional conv front-end's kernels are meta-parameters (groups conv_0.
 from __future__ import annotations
 
 import math
-from typing import Callable
 
-import keras
 from keras import ops
 
 from vsml_tf.baselines import blocks
-from vsml_tf.scan import scan
+from vsml_tf.errors import UserError
+from vsml_tf.learner import DataSpec, EpisodeLearner
 
 
-class BaselineLearner(keras.Model):
+class BaselineLearner(EpisodeLearner):
     """Maps an episode (xs, one-hot ys) to per-step logits [T, p, n, C]."""
 
     def __init__(self, use_conv: bool = False, conv_channels: int = 8, **kwargs):
@@ -41,12 +41,12 @@ class BaselineLearner(keras.Model):
         """Whether episodes must keep examples as images [H, W, C] (else flattened)."""
         return self.use_conv
 
-    def build_for(self, example_shape: tuple, num_classes: int) -> None:
-        """Create the weights for examples of `example_shape` and `num_classes` classes."""
-        shape = (tuple(int(d) for d in example_shape), int(num_classes))
+    def build_for(self, spec: DataSpec) -> None:
+        """Create the weights for examples of `spec.example_shape`, `spec.num_classes`."""
+        shape = (tuple(int(d) for d in spec.example_shape), int(spec.num_classes))
         if self.built:
             if shape != self._data_shape:
-                raise ValueError(
+                raise UserError(
                     f"Learner {self.name!r} was built for examples of shape "
                     f"{self._data_shape[0]} with {self._data_shape[1]} classes, not "
                     f"{shape[0]} with {shape[1]}: its weights depend on both. Pad every "
@@ -87,9 +87,9 @@ class BaselineLearner(keras.Model):
     def meta_params(self, members: int = 1) -> dict:
         """{group: {name: tensor [members, ...]}} from this model's weights."""
         if not self.built:
-            raise ValueError(f"Learner {self.name!r} has no weights yet: they depend on the "
-                             f"data, so call build_for(example_shape, num_classes) first "
-                             f"(the meta-trainers do, from their episode sampler).")
+            raise UserError(f"Learner {self.name!r} has no weights yet: they depend on the "
+                            f"data, so call build_for(DataSpec(example_shape, num_classes)) "
+                            f"first (experiment.build_learner does).")
         return {group: {name: ops.broadcast_to(ops.convert_to_tensor(v),
                                                (members,) + tuple(v.shape))
                         for name, v in params.items()}
@@ -103,43 +103,6 @@ class BaselineLearner(keras.Model):
             return ops.reshape(x, tuple(x.shape[:2]) + (-1,))
         return self.front_end([params[f"conv_{i}"] for i in range(self.front_end.NUM_LAYERS)],
                               x)
-
-    def initial_state(self, sample_truncated_normal: Callable, input_shape: tuple,
-                      num_classes: int, batch_size: int):
-        """Per-episode random draws; none by default (states start at zero)."""
-        return {}
-
-    def initial_carry(self, state, xs, ys):
-        raise NotImplementedError
-
-    def step(self, params: dict, carry, x, y):
-        raise NotImplementedError
-
-    def unroll(self, params: dict, xs, ys, state, remat: bool = False):
-        """xs [T, p, n, *input_shape], one-hot ys [T, p, n, C], `state` from
-        `initial_state` -> logits [T, p, n, C]."""
-        carry = self.initial_carry(state, xs, ys)
-
-        def body(params, carry, xy):
-            return self.step(params, carry, *xy)
-
-        _, logits = scan(body, params, carry, (xs, ys), y_like=ys[0], remat=remat)
-        return logits
-
-    def call(self, inputs, seed=None):
-        """Keras entry point with this model's own weights: (xs [episodes, T, n, ...],
-        one-hot ys [episodes, T, n, C]) -> logits [episodes, T, n, C]."""
-        xs, ys = inputs
-        episodes = xs.shape[0]
-        seed = seed if seed is not None else keras.random.SeedGenerator(0)
-
-        def sample(shape):
-            return keras.random.truncated_normal((episodes,) + tuple(shape), seed=seed)
-
-        xs_t, ys_t = ops.moveaxis(xs, 1, 0), ops.moveaxis(ys, 1, 0)
-        state = self.initial_state(sample, tuple(xs.shape[3:]), ys.shape[-1], xs.shape[2])
-        logits = self.unroll(self.meta_params(episodes), xs_t, ys_t, state)
-        return ops.moveaxis(logits, 0, 1)
 
 
 def zeros(xs, *shape):

@@ -13,7 +13,8 @@ import math
 import keras
 from keras import ops
 
-from vsml_tf.network import TANH_BOUND
+from vsml_tf.errors import UserError
+from vsml_tf.learner import bounded, feedback_error
 from vsml_tf.sub_rnn import expand_to, project
 
 LSTM_FORGET_BIAS = 1.0  # f = sigmoid(f + 1), as in Haiku's / Sonnet's LSTM (paper's code)
@@ -33,14 +34,7 @@ def conv_init() -> keras.initializers.Initializer:
     return keras.initializers.VarianceScaling(1.0, "fan_in", "truncated_normal")
 
 
-def bounded(logits):
-    """100 * tanh(logits / 100): outputs stay finite whatever the learner does."""
-    return TANH_BOUND * ops.tanh(logits / TANH_BOUND)
-
-
-def prediction_error(logits, labels):
-    """e = softmax(y_hat) - y: the gradient of the cross-entropy w.r.t. the logits."""
-    return ops.softmax(logits, axis=-1) - labels
+__all__ = ["bounded", "feedback_error"]  # the learner contract's, re-exported for baselines
 
 
 def linear(params: dict, x):
@@ -114,9 +108,9 @@ class ConvFrontEnd:
 
     def kernel_shapes(self, image_shape: tuple) -> list[tuple]:
         if len(image_shape) != 3:
-            raise ValueError(f"The conv front-end reads images [H, W, C]; got examples of "
-                             f"shape {tuple(image_shape)}. Use a dataset of images or set "
-                             f"use_conv=False.")
+            raise UserError(f"The conv front-end reads images [H, W, C]; got examples of "
+                            f"shape {tuple(image_shape)}. Use a dataset of images or set "
+                            f"use_conv=False.")
         shapes, in_channels = [], image_shape[-1]
         for _ in range(self.NUM_LAYERS):
             shapes.append((self.KERNEL_SIZE, self.KERNEL_SIZE, in_channels, self.channels))

@@ -32,6 +32,8 @@ def outer_flat(a, b):
 class FastWeightMemory(BaselineLearner):
     """LSTM(hidden_size) plus a [memory_size, memory_size^2] fast-weight memory."""
 
+    DEFAULTS = dict(hidden_size=32, memory_size=16, use_conv=False, conv_channels=8)
+
     def __init__(self, hidden_size: int = 32, memory_size: int = 16, use_conv: bool = False,
                  conv_channels: int = 8, **kwargs):
         super().__init__(use_conv=use_conv, conv_channels=conv_channels, **kwargs)
@@ -60,7 +62,7 @@ class FastWeightMemory(BaselineLearner):
         read = blocks.layer_norm(ops.einsum("pnij,pnj->pni", memory, read_key))
         out = h + blocks.linear(params["read_projection"], read)
         logits = blocks.bounded(blocks.linear(params["output"], out))
-        return (h, c, memory, blocks.prediction_error(logits, y), y), logits
+        return (h, c, memory, blocks.feedback_error(logits, y), y), logits
 
     def write(self, params, memory, h):
         """Delta-rule write of Linear_w(h) into memory [p, n, m, m^2], then normalize."""

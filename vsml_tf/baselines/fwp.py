@@ -43,6 +43,10 @@ def unit_norm(x, eps: float = 1e-6):
 class FastWeightProgrammer(BaselineLearner):
     """Slow Linear -> (k, v, q, beta); fast weights [fast_size, classes] by the delta rule."""
 
+    DEFAULTS = dict(fast_size=64,
+                    normalize_keys=True,  # False: verbatim delta rule (diverges, see above)
+                    use_conv=False, conv_channels=8)
+
     def __init__(self, fast_size: int = 64, normalize_keys: bool = True,
                  use_conv: bool = False, conv_channels: int = 8, **kwargs):
         super().__init__(use_conv=use_conv, conv_channels=conv_channels, **kwargs)
@@ -73,4 +77,4 @@ class FastWeightProgrammer(BaselineLearner):
             key, query = unit_norm(key), unit_norm(query)
         fast = delta_rule(fast, key, value, ops.sigmoid(beta))
         logits = blocks.bounded(ops.einsum("pnf,pfc->pnc", query, fast))
-        return (fast, logits, blocks.prediction_error(logits, y), y), logits
+        return (fast, logits, blocks.feedback_error(logits, y), y), logits

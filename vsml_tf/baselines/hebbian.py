@@ -20,6 +20,7 @@ from keras import ops
 
 from vsml_tf.baselines import blocks
 from vsml_tf.baselines.base import BaselineLearner
+from vsml_tf.errors import UserError
 
 RULES = ("hebb", "oja")
 
@@ -41,12 +42,17 @@ def oja_update(fast, rate, inputs, post):
 class HebbianFastWeights(BaselineLearner):
     """One linear layer with fast weights learned by `rule` ('hebb' or 'oja')."""
 
+    DEFAULTS = dict(rule="oja",           # 'hebb' or 'oja'
+                    rate_init=-4.5,       # fast-weight rate sigmoid(a), a's initial value
+                    coeff_init=0.01,      # initial plasticity coefficients C
+                    use_conv=False, conv_channels=8)
+
     def __init__(self, rule: str = "oja", rate_init: float = -4.5, coeff_init: float = 0.01,
                  use_conv: bool = False, conv_channels: int = 8, **kwargs):
         super().__init__(use_conv=use_conv, conv_channels=conv_channels, **kwargs)
         if rule not in RULES:
-            raise ValueError(f"Unknown Hebbian rule {rule!r}: use 'hebb' or 'oja' "
-                             f"(baselines.hebbian.rule).")
+            raise UserError(f"Unknown Hebbian rule {rule!r}: use 'hebb' or 'oja' "
+                            f"(baselines.hebbian.rule).")
         self.rule = rule
         self.rate_init = rate_init
         self.coeff_init = coeff_init
@@ -75,7 +81,7 @@ class HebbianFastWeights(BaselineLearner):
         blank = ops.zeros_like(ops.concatenate([y, y], axis=-1))
         logits = blocks.bounded(self.layer(hebbian, ops.concatenate([features, blank], -1),
                                            fast))
-        inputs = ops.concatenate([features, blocks.prediction_error(logits, y), y], axis=-1)
+        inputs = ops.concatenate([features, blocks.feedback_error(logits, y), y], axis=-1)
         post = ops.softmax(self.layer(hebbian, inputs, fast), axis=-1)
         rate = ops.sigmoid(hebbian["rate"])
         update = hebb_update if self.rule == "hebb" else oja_update

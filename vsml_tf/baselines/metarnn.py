@@ -18,6 +18,8 @@ from vsml_tf.baselines.base import BaselineLearner, zeros
 class MetaRNN(BaselineLearner):
     """LSTM(hidden_size) on concat(x, e_prev, y_prev), Linear(h) -> logits."""
 
+    DEFAULTS = dict(hidden_size=128, num_micro_ticks=2, use_conv=False, conv_channels=64)
+
     def __init__(self, hidden_size: int = 128, num_micro_ticks: int = 2,
                  use_conv: bool = False, conv_channels: int = 64, **kwargs):
         super().__init__(use_conv=use_conv, conv_channels=conv_channels, **kwargs)
@@ -40,4 +42,4 @@ class MetaRNN(BaselineLearner):
         for _ in range(self.num_micro_ticks):
             h, c = blocks.lstm(params["lstm"], inputs, (h, c))
         logits = blocks.bounded(blocks.linear(params["output"], h))
-        return (h, c, blocks.prediction_error(logits, y), y), logits
+        return (h, c, blocks.feedback_error(logits, y), y), logits

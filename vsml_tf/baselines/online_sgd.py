@@ -23,6 +23,7 @@ from keras import ops, tree
 
 from vsml_tf.baselines import blocks
 from vsml_tf.baselines.base import BaselineLearner
+from vsml_tf.errors import UserError
 
 OPTIMIZERS = ("sgd", "adam")
 ADAM_BETA_1, ADAM_BETA_2, ADAM_EPSILON = 0.9, 0.999, 1e-8  # Kingma & Ba (optax defaults)
@@ -50,16 +51,22 @@ def value_and_aux_gradient(fn, params):
 class OnlineGradientLearner(BaselineLearner):
     """A small network trained online, one `optimizer` step per example."""
 
+    DEFAULTS = dict(num_layers=1,         # 1: linear, 2: one tanh hidden layer
+                    hidden_size=160,
+                    optimizer="sgd",      # 'sgd' or 'adam'
+                    learning_rate=0.01,   # paper: 0.01 for sgd, 1e-3 for adam
+                    use_conv=False, conv_channels=8)
+
     def __init__(self, num_layers: int = 1, hidden_size: int = 160, optimizer: str = "sgd",
                  learning_rate: float = 0.01, use_conv: bool = False, conv_channels: int = 8,
                  **kwargs):
         super().__init__(use_conv=use_conv, conv_channels=conv_channels, **kwargs)
         if optimizer not in OPTIMIZERS:
-            raise ValueError(f"Unknown optimizer {optimizer!r} for online SGD: use 'sgd' or "
-                             f"'adam' (baselines.sgd.optimizer).")
+            raise UserError(f"Unknown optimizer {optimizer!r} for online SGD: use 'sgd' or "
+                            f"'adam' (baselines.sgd.optimizer).")
         if num_layers not in (1, 2):
-            raise ValueError(f"baselines.sgd.num_layers={num_layers}: use 1 (linear) or 2 "
-                             f"(one tanh hidden layer of hidden_size units).")
+            raise UserError(f"baselines.sgd.num_layers={num_layers}: use 1 (linear) or 2 "
+                            f"(one tanh hidden layer of hidden_size units).")
         self.num_layers = num_layers
         self.hidden_size = hidden_size
         self.optimizer_name = optimizer

@@ -16,6 +16,7 @@ from typing import Callable
 
 from vsml_tf.datasets import digits, images, preprocess, synthetic
 from vsml_tf.datasets.base import ArrayDataset
+from vsml_tf.errors import UserError
 
 # Built-in loaders take only the split; image sets also take the source options.
 BUILTIN: dict[str, Callable[[str], ArrayDataset]] = {
@@ -33,7 +34,7 @@ def check_name(name: str) -> None:
     if name not in LOADERS:
         close = difflib.get_close_matches(name, LOADERS, n=3)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise ValueError(f"Unknown dataset {name!r}.{hint} Registered: {sorted(LOADERS)}.")
+        raise UserError(f"Unknown dataset {name!r}.{hint} Registered: {sorted(LOADERS)}.")
 
 
 def load(name: str, split: str, source: str = "auto", data_dir: str = "",

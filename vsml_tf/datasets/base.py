@@ -12,6 +12,8 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from vsml_tf.errors import UserError
+
 
 @dataclasses.dataclass(eq=False)
 class ArrayDataset:
@@ -25,17 +27,17 @@ class ArrayDataset:
 
     def __post_init__(self):
         if self.images.ndim != 4:
-            raise ValueError(f"{self.name}: images must be [N, H, W, C], got shape "
-                             f"{self.images.shape}.")
+            raise UserError(f"{self.name}: images must be [N, H, W, C], got shape "
+                            f"{self.images.shape}.")
         if len(self.images) != len(self.labels):
-            raise ValueError(f"{self.name}: {len(self.images)} images but "
-                             f"{len(self.labels)} labels.")
+            raise UserError(f"{self.name}: {len(self.images)} images but "
+                            f"{len(self.labels)} labels.")
         if len(self.labels) == 0:
-            raise ValueError(f"{self.name}: no examples.")
+            raise UserError(f"{self.name}: no examples.")
         self.labels = self.labels.astype(np.int32)
         if self.labels.min() < 0 or self.labels.max() >= self.num_classes:
-            raise ValueError(f"{self.name}: labels must lie in 0..{self.num_classes - 1}, "
-                             f"found {self.labels.min()}..{self.labels.max()}.")
+            raise UserError(f"{self.name}: labels must lie in 0..{self.num_classes - 1}, "
+                            f"found {self.labels.min()}..{self.labels.max()}.")
         self._tensors = None
 
     @property

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from vsml_tf.datasets.base import ArrayDataset
+from vsml_tf.errors import UserError
 
 NUM_TEST = 397
 
@@ -25,6 +26,6 @@ def load(split: str) -> ArrayDataset:
     mean, std = float(scaled.mean()), float(scaled.std())
     index = {"train": train, "test": slice(len(order) - NUM_TEST, None)}
     if split not in index:
-        raise ValueError(f"digits has splits 'train' and 'test', not {split!r}.")
+        raise UserError(f"digits has splits 'train' and 'test', not {split!r}.")
     return ArrayDataset("digits", images[index[split]], labels[index[split]], num_classes=10,
                         scale=16.0, mean=mean, std=std)

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from vsml_tf.datasets import official_files, tfds_source
 from vsml_tf.datasets.base import ArrayDataset
+from vsml_tf.errors import UserError
 
 SOURCES = ("auto", "files", "tfds")
 
@@ -51,10 +52,10 @@ IMAGE_SETS = {s.name: s for s in [
 def resolve_source(name: str, source: str, data_dir: str) -> str:
     """'files' or 'tfds' for `source` ('auto': the files when data_dir/<name>/ exists)."""
     if source not in SOURCES:
-        raise ValueError(f"data.source={source!r}: use one of {SOURCES}.")
+        raise UserError(f"data.source={source!r}: use one of {SOURCES}.")
     if source == "files" and not data_dir:
-        raise ValueError(f"{name}: data.source='files' needs --config.data.data_dir=DIR "
-                         f"with DIR/{name}/ holding the official files.")
+        raise UserError(f"{name}: data.source='files' needs --config.data.data_dir=DIR "
+                        f"with DIR/{name}/ holding the official files.")
     if source == "auto":
         found = data_dir and tf.io.gfile.isdir(official_files._join(data_dir, name))
         return "files" if found else "tfds"
@@ -84,7 +85,7 @@ def load(name: str, split: str, source: str = "auto", data_dir: str = "",
         _, labels = np.unique(labels, return_inverse=True)
         num_classes = int(labels.max()) + 1
     if stats not in ("paper", "true"):
-        raise ValueError(f"data.stats={stats!r}: use 'paper' or 'true'.")
+        raise UserError(f"data.stats={stats!r}: use 'paper' or 'true'.")
     mean, std = (spec.true_stats if stats == "true" and spec.true_stats
                  else (spec.mean, spec.std))
     return ArrayDataset(name, images, labels, num_classes, scale=255.0, mean=mean, std=std)

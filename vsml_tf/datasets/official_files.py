@@ -31,8 +31,10 @@ import zlib
 import numpy as np
 import tensorflow as tf
 
+from vsml_tf.errors import MissingFileError, UserError
 
-class DatasetFileError(FileNotFoundError):
+
+class DatasetFileError(MissingFileError):
     """An official dataset file is missing or unreadable."""
 
 
@@ -59,7 +61,7 @@ def _join(*parts: str) -> str:
 
 def _check_split(dataset: str, split: str) -> None:
     if split not in SPLIT_NAMES:
-        raise ValueError(f"{dataset} has splits 'train' and 'test', not {split!r}.")
+        raise UserError(f"{dataset} has splits 'train' and 'test', not {split!r}.")
 
 
 def _missing(dataset: str, path: str, what: str = "") -> DatasetFileError:
@@ -235,7 +237,7 @@ def omniglot(directory: str, split: str):
         archive = zipfile.ZipFile(io.BytesIO(raw))
         names = sorted(n for n in archive.namelist() if n.lower().endswith(".png"))
         if not names:
-            raise ValueError("no PNG images inside")
+            raise UserError("no PNG images inside")
         characters = sorted({posixpath.dirname(n) for n in names})
         index = {c: i for i, c in enumerate(characters)}
         images = np.stack([np.asarray(Image.open(io.BytesIO(archive.read(n))).convert("L"),

@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from vsml_tf.datasets.base import ArrayDataset
+from vsml_tf.errors import UserError
 
 NORMALIZATIONS = ("dataset_standard", "standard", "identity")
 _SALT = {"shuffle_pixels": 1, "rand_proj": 2}
@@ -38,7 +39,7 @@ def parse_shape(text: str, dims: int, key: str) -> tuple | None:
         parts = re.split(r"[x,]", str(text).strip().lower())
     if len(parts) != dims or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
         example = "x".join(["28", "28", "1"][:dims])
-        raise ValueError(f"{key}={text!r}: write {dims} positive sizes like '{example}'.")
+        raise UserError(f"{key}={text!r}: write {dims} positive sizes like '{example}'.")
     return tuple(int(p) for p in parts)
 
 
@@ -48,7 +49,7 @@ def parse_classes(text) -> tuple[int, ...]:
         return tuple(int(c) for c in text)
     parts = [p.strip() for p in str(text or "").split(",") if p.strip()]
     if not all(p.lstrip("-").isdigit() for p in parts):
-        raise ValueError(f"data.filter_classes={text!r}: write class ids like '0,1,2'.")
+        raise UserError(f"data.filter_classes={text!r}: write class ids like '0,1,2'.")
     return tuple(int(p) for p in parts)
 
 
@@ -59,9 +60,9 @@ def filter_classes(dataset: ArrayDataset, classes: Sequence[int]) -> ArrayDatase
         return dataset
     bad = [c for c in classes if not 0 <= c < dataset.num_classes]
     if bad or len(set(classes)) != len(classes):
-        raise ValueError(f"data.filter_classes={','.join(map(str, classes))}: {dataset.name} "
-                         f"has classes 0..{dataset.num_classes - 1}; "
-                         f"{'not ' + str(bad) if bad else 'each class once'}.")
+        raise UserError(f"data.filter_classes={','.join(map(str, classes))}: {dataset.name} "
+                        f"has classes 0..{dataset.num_classes - 1}; "
+                        f"{'not ' + str(bad) if bad else 'each class once'}.")
     relabel = np.full(dataset.num_classes, -1, np.int64)
     relabel[list(classes)] = np.arange(len(classes))
     keep = relabel[dataset.labels] >= 0
@@ -94,7 +95,7 @@ class Preprocessor:
                  shuffle_pixels: bool = False, rand_proj: bool = False, seed: int = 0,
                  worker_index: int = 0):
         if normalize not in NORMALIZATIONS:
-            raise ValueError(f"data.normalize={normalize!r}: use one of {NORMALIZATIONS}.")
+            raise UserError(f"data.normalize={normalize!r}: use one of {NORMALIZATIONS}.")
         self.scale, self.mean, self.std = dataset.scale, dataset.mean, dataset.std
         self.normalize = normalize
         self.resize = tuple(resize) if resize else None
@@ -105,7 +106,7 @@ class Preprocessor:
         if self.pad_inputs:
             ph, pw, pc = self.pad_inputs
             if ph < height or pw < width or pc < channels:
-                raise ValueError(
+                raise UserError(
                     f"data.pad_inputs={'x'.join(map(str, self.pad_inputs))} is smaller than "
                     f"{dataset.name}'s {height}x{width}x{channels} examples; set data.resize "
                     f"first or pad to a larger shape.")

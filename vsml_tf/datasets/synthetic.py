@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from vsml_tf.datasets.base import ArrayDataset
+from vsml_tf.errors import UserError
 
 SHAPE = (28, 28, 1)
 SUM_POOL = {"train": 20_000, "test": 10_000}
@@ -22,7 +23,7 @@ _SEEDS = {"random": 0, "train": 1, "test": 2}
 
 def _check_split(name: str, split: str) -> None:
     if split not in ("train", "test"):
-        raise ValueError(f"{name} has splits 'train' and 'test', not {split!r}.")
+        raise UserError(f"{name} has splits 'train' and 'test', not {split!r}.")
 
 
 def random(split: str) -> ArrayDataset:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from vsml_tf.errors import MissingFileError
 
-class TFDSError(FileNotFoundError):
+
+class TFDSError(MissingFileError):
     """TFDS could not provide the dataset (the commands report it in one line, like a
     missing file)."""
 

@@ -1,0 +1,63 @@
+"""Episodes of a learner for a batch of members -> per-step losses: the one place where
+meta-training and meta-test run episodes."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+from keras import ops
+
+from vsml_tf import rng
+from vsml_tf.episodes import EpisodeSampler
+from vsml_tf.errors import UserError
+from vsml_tf.meta_params import ParamLayout
+
+
+def step_losses(logits, ys):
+    """Cross-entropy and correctness per step and member: [T, p] each (mean over batch)."""
+    ce = ops.categorical_crossentropy(ys, logits, from_logits=True)
+    correct = ops.cast(ops.argmax(logits, -1) == ops.argmax(ys, -1), "float32")
+    return ops.mean(ce, axis=-1), ops.mean(correct, axis=-1)
+
+
+def meta_loss(step_loss, loss_type: str):
+    """[T, p] -> [p]: mean over all steps, or the last step only (few-shot)."""
+    if loss_type == "mean":
+        return ops.mean(step_loss, axis=0)
+    if loss_type == "last":
+        return step_loss[-1]
+    raise UserError(f"Unknown training.loss_type {loss_type!r}; use 'mean' or 'last'.")
+
+
+class EpisodeRunner:
+    """Runs a learner's episodes from flat meta-parameters; caches compiled meta-tests."""
+
+    def __init__(self, learner, remat: bool = False, jit_compile: bool = True):
+        self.learner = learner
+        self.layout = ParamLayout(learner)
+        self.remat = remat
+        self.jit_compile = jit_compile
+        self._metrics_fns = {}  # sampler -> compiled `episode_metrics`, traced once each
+
+    def run(self, thetas, xs, ys, state_seeds):
+        """thetas [p, D] (or [1, D]: shared), episodes [T, p, n, ...] -> per-step (loss,
+        accuracy) [T, p]."""
+        state = self.learner.initial_state(rng.truncated_normal_sampler(state_seeds),
+                                           tuple(xs.shape[3:]), ys.shape[-1], xs.shape[2])
+        logits = self.learner.unroll(self.layout.unflatten(thetas), xs, ys, state,
+                                     remat=self.remat)
+        return step_losses(logits, ys)
+
+    def episode_metrics(self, sampler: EpisodeSampler, theta, seeds):
+        """theta [D] on the episodes of `seeds` [p, 2] -> (loss, acc) [T, p]."""
+        data_seeds = tf.map_fn(lambda s: tf.random.experimental.stateless_fold_in(s, 0), seeds)
+        state_seeds = tf.map_fn(lambda s: tf.random.experimental.stateless_fold_in(s, 1),
+                                seeds)
+        xs, ys = sampler.sample(data_seeds)
+        return self.run(theta[None], xs, ys, state_seeds)  # one theta shared by all
+
+    def compiled_episode_metrics(self, sampler: EpisodeSampler):
+        if sampler not in self._metrics_fns:
+            self._metrics_fns[sampler] = tf.function(
+                lambda theta, seeds: self.episode_metrics(sampler, theta, seeds),
+                autograph=False, jit_compile=self.jit_compile)
+        return self._metrics_fns[sampler]

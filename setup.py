@@ -10,8 +10,8 @@ setup(
     long_description=open("README.md").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
-    packages=["vsml_tf", "vsml_tf.baselines", "vsml_tf.datasets", "vsml_tf.configs",
-              "vsml_tf.configs.sweeps"],
+    packages=["vsml_tf", "vsml_tf.baselines", "vsml_tf.datasets", "vsml_tf.tools",
+              "vsml_tf.configs", "vsml_tf.configs.sweeps"],
     package_dir={"vsml_tf.configs": "configs"},
     install_requires=[
         "tensorflow>=2.16",
@@ -37,7 +37,7 @@ setup(
         "console_scripts": [
             "vsml-train=vsml_tf.train:run",
             "vsml-evaluate=vsml_tf.evaluate:run",
-            "vsml-bench=vsml_tf.bench:run",
+            "vsml-bench=vsml_tf.tools.bench:run",
         ],
     },
 )

@@ -5,11 +5,13 @@ import pytest
 import scipy.stats
 import tensorflow as tf
 
-from gradient_check import assert_meta_gradient_matches_finite_differences
+from gradient_check import assert_meta_gradient_matches_finite_differences, loss_and_gradient
 from vsml_tf import datasets, es, rng
 from vsml_tf.episodes import EpisodeSampler
 from vsml_tf.network import VSMLNetwork
-from vsml_tf.trainers import ESTrainer, GradientTrainer, shard_pieces
+from vsml_tf.estimators import AntitheticES, Backprop
+from vsml_tf.runner import EpisodeRunner
+from vsml_tf.trainers import MetaTrainer, shard_pieces
 
 
 def quadratic(theta, a, Q):
@@ -75,19 +77,35 @@ def test_member_seeds_depend_only_on_their_keys():
 
 
 def digits_sampler(steps=6):
-    sampler = EpisodeSampler(datasets.load("digits", "train"), steps)
-    return lambda shard: sampler
+    return EpisodeSampler(datasets.load("digits", "train"), steps)
+
+
+def es_trainer(sampler, population_size, sigma, learning_rate, seed, jit_compile=True):
+    runner = EpisodeRunner(VSMLNetwork(), jit_compile=jit_compile)
+    return MetaTrainer(AntitheticES(runner, population_size, sigma), [sampler],
+                       runner.layout.from_network(), learning_rate, seed,
+                       jit_compile=jit_compile)
+
+
+def gradient_trainer(sampler, meta_batch_size, learning_rate, seed, jit_compile=True,
+                     remat=False):
+    runner = EpisodeRunner(VSMLNetwork(), remat=remat, jit_compile=jit_compile)
+    return MetaTrainer(Backprop(runner, meta_batch_size), [sampler],
+                       runner.layout.from_network(), learning_rate, seed,
+                       jit_compile=jit_compile)
 
 
 def test_es_trainer_gradient_matches_explicit_pairs():
     """The compiled ES step equals the estimator computed from explicitly run members."""
-    trainer = ESTrainer(VSMLNetwork(), digits_sampler(), population_size=3, sigma=0.05,
-                        learning_rate=0.0, seed=4, jit_compile=False)
-    runner, sampler = trainer.runner, trainer.sampler()
+    trainer = es_trainer(digits_sampler(), population_size=3, sigma=0.05,
+                         learning_rate=0.0, seed=4, jit_compile=False)
+    runner, sampler, estimator = trainer.runner, trainer.samplers[0], trainer.estimator
     theta0 = trainer.theta.numpy()
-    ids = tf.range(3)
-    losses = trainer.population_losses(tf.constant(0, tf.int64), ids, sampler).numpy()
-    eps = trainer.noise(tf.constant(0, tf.int64), ids).numpy()
+    ids, it, seed = tf.range(3), tf.constant(0, tf.int64), tf.constant(4, tf.int64)
+    losses, none = estimator.evaluate(tf.constant(theta0), seed, it, ids, sampler)
+    assert none is None  # ES's gradient needs every member's loss first
+    losses = losses.numpy()
+    eps = estimator.noise(seed, it, ids).numpy()
     # Recompute each member's loss one at a time through the public runner.
     data_seeds = rng.member_seeds(4, 0, rng.Purpose.DATA, ids)
     state_seeds = rng.member_seeds(4, 0, rng.Purpose.STATE, ids)
@@ -99,22 +117,31 @@ def test_es_trainer_gradient_matches_explicit_pairs():
                                       state_seeds[j:j + 1])
             np.testing.assert_allclose(losses[j, col], np.mean(step_loss), rtol=1e-5)
     expected = eps.T @ (losses[:, 0] - losses[:, 1]) / (2 * 0.05) / 3
-    grad = trainer.gradient(tf.constant(0, tf.int64), ids, losses, 3).numpy()
+    grad_sum = estimator.gradient_sum(tf.constant(theta0), seed, it, ids, tf.constant(losses),
+                                      None)
+    grad = estimator.finalize(grad_sum, tf.constant(theta0)).numpy()
     np.testing.assert_allclose(grad, expected, rtol=1e-4, atol=1e-6)
+    # and the trainer's whole step takes exactly this gradient (plain SGD-like check on
+    # Adam's first step: theta moves against the sign of each component).
+    trainer.optimizer.learning_rate.assign(1e-3)
+    trainer.step()
+    moved = trainer.theta.numpy() - theta0
+    significant = np.abs(expected) > 1e-3 * np.abs(expected).max()
+    np.testing.assert_array_equal(np.sign(moved[significant]), -np.sign(expected[significant]))
 
 
 def test_es_and_gradient_steps_run_compiled():
-    es_trainer = ESTrainer(VSMLNetwork(), digits_sampler(), population_size=2, sigma=0.05,
-                           learning_rate=0.025, seed=0)
-    before = es_trainer.theta.numpy()
-    metrics = es_trainer.step()
-    assert np.isfinite(metrics["meta_loss"]) and es_trainer.iteration.numpy() == 1
-    assert not np.array_equal(before, es_trainer.theta.numpy())
+    trainer = es_trainer(digits_sampler(), population_size=2, sigma=0.05,
+                         learning_rate=0.025, seed=0)
+    before = trainer.theta.numpy()
+    metrics = trainer.step()
+    assert np.isfinite(metrics["meta_loss"]) and trainer.iteration.numpy() == 1
+    assert not np.array_equal(before, trainer.theta.numpy())
 
 
 def test_meta_gradient_matches_finite_differences():
-    trainer = GradientTrainer(VSMLNetwork(), digits_sampler(5), meta_batch_size=2,
-                              learning_rate=0.0, seed=2, jit_compile=False)
+    trainer = gradient_trainer(digits_sampler(5), meta_batch_size=2, learning_rate=0.0,
+                               seed=2, jit_compile=False)
     g = np.random.default_rng(3)
     trainer.theta.assign(g.normal(size=trainer.layout.size).astype(np.float32) * 0.3)
     assert_meta_gradient_matches_finite_differences(trainer, g, atol=1e-4)
@@ -122,31 +149,31 @@ def test_meta_gradient_matches_finite_differences():
 
 def test_gradient_meta_training_steps_lower_meta_loss():
     """Adam steps along the meta-gradient of fixed episodes lower their meta-loss."""
-    trainer = GradientTrainer(VSMLNetwork(), digits_sampler(10), meta_batch_size=4,
-                              learning_rate=0.02, seed=0)
+    trainer = gradient_trainer(digits_sampler(10), meta_batch_size=4, learning_rate=0.02,
+                               seed=0)
     trainer.theta.assign(np.random.default_rng(4).normal(
         size=trainer.layout.size).astype(np.float32) * 0.3)
     fixed, ids = tf.constant(0, tf.int64), tf.range(4)
-    compiled = tf.function(trainer.loss_and_gradient, jit_compile=True)
-    before, grad = compiled(fixed, ids)
+    compiled = tf.function(trainer.estimator.evaluate, jit_compile=True)
+    before, grad = loss_and_gradient(trainer, fixed, ids, compiled)
     losses = [float(before)]
     for _ in range(15):
         trainer.optimizer.apply_gradients([(grad, trainer.theta)])
-        after, grad = compiled(fixed, ids)
+        after, grad = loss_and_gradient(trainer, fixed, ids, compiled)
         losses.append(float(after))
     # Float32 noise in these sums is ~1e-6; the descent is orders of magnitude larger.
     assert losses[-1] / 4 < losses[0] / 4 - 5e-4, [l / 4 for l in losses]
 
 
 def test_remat_gives_the_same_gradient():
-    plain = GradientTrainer(VSMLNetwork(), digits_sampler(), meta_batch_size=2,
-                            learning_rate=0.0, seed=1, jit_compile=False)
-    remat = GradientTrainer(VSMLNetwork(), digits_sampler(), meta_batch_size=2,
-                            learning_rate=0.0, seed=1, jit_compile=False, remat=True)
+    plain = gradient_trainer(digits_sampler(), meta_batch_size=2, learning_rate=0.0, seed=1,
+                             jit_compile=False)
+    remat = gradient_trainer(digits_sampler(), meta_batch_size=2, learning_rate=0.0, seed=1,
+                             jit_compile=False, remat=True)
     remat.theta.assign(plain.theta)
     ids, it = tf.range(2), tf.constant(0, tf.int64)
-    loss_a, grad_a = plain.loss_and_gradient(it, ids)
-    loss_b, grad_b = remat.loss_and_gradient(it, ids)
+    loss_a, grad_a = loss_and_gradient(plain, it, ids)
+    loss_b, grad_b = loss_and_gradient(remat, it, ids)
     np.testing.assert_allclose(loss_a, loss_b, rtol=1e-6)
     np.testing.assert_allclose(grad_a, grad_b, rtol=1e-4, atol=1e-7)
 

@@ -43,7 +43,7 @@ def test_bench_prints_one_json_line_per_run_and_a_table():
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-m", "vsml_tf.bench", "--episode_only",
+    out = subprocess.run([sys.executable, "-m", "vsml_tf.tools.bench", "--episode_only",
                           "--workloads=es_conv", "--repeats=1"],
                          capture_output=True, text=True, timeout=600, check=True).stdout
     results = [json.loads(line) for line in out.splitlines() if line.startswith("{")]

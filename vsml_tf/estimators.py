@@ -36,6 +36,10 @@ class Estimator:
         self.num_members = num_members
         self.loss_type = loss_type
 
+    @property
+    def episodes_per_iteration(self) -> int:
+        return self.num_members
+
     def evaluate(self, theta, seed, iteration, ids, sampler: EpisodeSampler):
         raise NotImplementedError
 
@@ -76,6 +80,10 @@ class AntitheticES(Estimator):
         c = config.es
         return cls(runner, c.population_size, c.sigma, config.training.loss_type,
                    c.fitness_shaping, c.weight_decay, c.clip_norm)
+
+    @property
+    def episodes_per_iteration(self) -> int:
+        return 2 * self.num_members  # two members per pair
 
     def noise(self, seed, iteration, pair_ids):
         seeds = rng.member_seeds(seed, iteration, rng.Purpose.NOISE, pair_ids)

@@ -16,7 +16,7 @@ dataset i mod k (`training.num_shards` defaults to a multiple of k); shards run 
 separate computations, so EMNIST's 62 classes mix with the others' 10 as they are. The
 all-five run uses 1280 pairs so that five shards split the population evenly.
 
-    python -m vsml_tf.sweep configs/sweeps/fig8_datasets.py       # the points' flags
+    python -m vsml_tf.tools.sweep configs/sweeps/fig8_datasets.py       # the points' flags
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """How fast episodes are produced, against how fast the learner consumes them.
 
-    python -m vsml_tf.datasets.throughput --datasets=mnist,digits --data_dir=DIR
+    python -m vsml_tf.tools.throughput --datasets=mnist,digits --data_dir=DIR
 
 Both numbers are examples per second inside an XLA-compiled function, as in the
 meta-trainer: the pipeline alone (`sampler_throughput`: sample one batch of episodes,
@@ -46,11 +46,8 @@ def learner_throughput(config, repeats: int = 3) -> dict:
 
     trainer = experiment.build_trainer(config)
     seconds = _time(trainer.step, repeats)
-    if config.training.algorithm == "es":
-        episodes = 2 * config.es.population_size
-    else:
-        episodes = config.gradient.meta_batch_size
-    examples = episodes * config.training.episode_length * config.data.batch_size
+    examples = (trainer.estimator.episodes_per_iteration * config.training.episode_length
+                * config.data.batch_size)
     return dict(examples_per_second=examples / seconds, seconds_per_call=seconds,
                 examples_per_call=examples)
 

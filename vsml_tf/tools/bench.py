@@ -183,8 +183,10 @@ def run_child(name: str, impl: str, repeats: int, dtype: str) -> dict:
     from vsml_tf import datasets, reference
     from vsml_tf.datasets.base import ArrayDataset
     from vsml_tf.episodes import EpisodeSampler
+    from vsml_tf.estimators import AntitheticES, Backprop
     from vsml_tf.network import VSMLNetwork
-    from vsml_tf.trainers import ESTrainer, GradientTrainer
+    from vsml_tf.runner import EpisodeRunner
+    from vsml_tf.trainers import MetaTrainer
 
     workload = WORKLOADS[name]
     keras.utils.set_random_seed(0)
@@ -201,13 +203,13 @@ def run_child(name: str, impl: str, repeats: int, dtype: str) -> dict:
     if impl == "reference":
         network.vsml_layers = reference.reference_layers(network)
     sampler = EpisodeSampler(data, workload.steps, flatten="conv" not in workload.layers)
+    runner = EpisodeRunner(network, remat=workload.remat)
     if workload.kind == "es":
-        trainer = ESTrainer(network, lambda shard: sampler, population_size=workload.members,
-                            sigma=0.05, learning_rate=0.025, seed=0, remat=workload.remat)
+        estimator, learning_rate = AntitheticES(runner, workload.members, sigma=0.05), 0.025
     else:
-        trainer = GradientTrainer(network, lambda shard: sampler,
-                                  meta_batch_size=workload.members, learning_rate=1e-3,
-                                  seed=0, remat=workload.remat)
+        estimator, learning_rate = Backprop(runner, workload.members), 1e-3
+    trainer = MetaTrainer(estimator, [sampler], runner.layout.from_network(),
+                          learning_rate=learning_rate, seed=0)
     t0 = time.perf_counter()
     trainer.step()
     compile_s = time.perf_counter() - t0
@@ -244,7 +246,7 @@ def run_parent(names, impls, repeats, dtype) -> list[dict]:
         for impl in impls:
             if name in MEMORY_ONLY and impl != "fast":
                 continue
-            cmd = [sys.executable, "-m", "vsml_tf.bench", f"--child={name}:{impl}",
+            cmd = [sys.executable, "-m", "vsml_tf.tools.bench", f"--child={name}:{impl}",
                    f"--repeats={1 if name in MEMORY_ONLY else repeats}", f"--dtype={dtype}",
                    f"--episode_only={_EPISODE_ONLY.value}"]
             env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}

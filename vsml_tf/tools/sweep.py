@@ -1,8 +1,8 @@
 """Sweeps: a file whose `get_sweep()` returns a list of {config key: value} points
 (plus an optional 'name' for the point's workdir).
 
-    python -m vsml_tf.sweep configs/sweeps/NAME.py            # one line per point
-    python -m vsml_tf.sweep configs/sweeps/NAME.py --index=3  # the flags of point 3
+    python -m vsml_tf.tools.sweep configs/sweeps/NAME.py            # one line per point
+    python -m vsml_tf.tools.sweep configs/sweeps/NAME.py --index=3  # the flags of point 3
 
 Each point becomes `--config.KEY=VALUE` flags for vsml-train / vsml-evaluate, so a sweep
 runs on any launcher: a shell loop, a Slurm array (launchers/slurm/sweep.sbatch), ...

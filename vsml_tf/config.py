@@ -205,20 +205,18 @@ def validate(config: ml_collections.ConfigDict) -> None:
 
 
 def choices_by_key() -> dict[str, tuple]:
-    """Allowed values per config key: the registries', and the fixed ones below."""
-    from vsml_tf import distribute, es, estimators, learners
+    """Allowed values per config key, from the modules that define them (registries and
+    constants), so that each list is written once."""
+    from vsml_tf import distribute, es, estimators, experiment, learners, runner
+    from vsml_tf.datasets import images, preprocess
     registries = (learners.LEARNERS, estimators.ESTIMATORS, es.FITNESS_SHAPINGS)
     return {**{r.config_key: tuple(r) for r in registries},
-            "distribution.strategy": distribute.STRATEGIES, **CHOICES}
-
-
-CHOICES = {
-    "data.source": ("auto", "files", "tfds"),
-    "data.normalize": ("dataset_standard", "standard", "identity"),
-    "data.stats": ("paper", "true"),
-    "evaluation.preprocessing": ("shape", "none", "all"),
-    "training.loss_type": ("mean", "last"),
-}
+            "distribution.strategy": distribute.STRATEGIES,
+            "data.source": images.SOURCES,
+            "data.normalize": preprocess.NORMALIZATIONS,
+            "data.stats": images.STATS,
+            "evaluation.preprocessing": experiment.PREPROCESSING_SCOPES,
+            "training.loss_type": runner.LOSS_TYPES}
 
 
 def split_list(value) -> list[str]:

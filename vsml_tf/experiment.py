@@ -27,6 +27,9 @@ from vsml_tf.runner import EpisodeRunner
 from vsml_tf.trainers import MetaTrainer
 
 
+PREPROCESSING_SCOPES = ("shape", "none", "all")  # evaluation.preprocessing, see `sampler`
+
+
 def sampler(config: ml_collections.ConfigDict, learner, dataset, split: str, steps: int,
             worker_index: int = 0) -> EpisodeSampler | FewShotSampler:
     """Episodes of `dataset` (a name, or a worker_split of names) for worker

@@ -19,6 +19,9 @@ def step_losses(logits, ys):
     return ops.mean(ce, axis=-1), ops.mean(correct, axis=-1)
 
 
+LOSS_TYPES = ("mean", "last")
+
+
 def meta_loss(step_loss, loss_type: str):
     """[T, p] -> [p]: mean over all steps, or the last step only (few-shot)."""
     if loss_type == "mean":

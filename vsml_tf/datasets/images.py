@@ -19,6 +19,7 @@ from vsml_tf.datasets.base import ArrayDataset
 from vsml_tf.errors import UserError
 
 SOURCES = ("auto", "files", "tfds")
+STATS = ("paper", "true")  # normalization statistics: the paper's, or the dataset's own
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,7 +85,7 @@ def load(name: str, split: str, source: str = "auto", data_dir: str = "",
     if num_classes is None:  # e.g. Omniglot: classes of this split, numbered 0..k-1
         _, labels = np.unique(labels, return_inverse=True)
         num_classes = int(labels.max()) + 1
-    if stats not in ("paper", "true"):
+    if stats not in STATS:
         raise UserError(f"data.stats={stats!r}: use 'paper' or 'true'.")
     mean, std = (spec.true_stats if stats == "true" and spec.true_stats
                  else (spec.mean, spec.std))

@@ -70,7 +70,7 @@ def metarnn_episode(params, xs, ys, hidden, ticks=2, use_conv=False):
         for _ in range(ticks):
             h, c = lstm(params["lstm"], inp, h, c)
         logits = bounded(linear(params["output"], h))
-        error, label = softmax(logits) - y, y
+        error, label = (softmax(logits) - y) / len(y), y
         out.append(logits)
     return np.stack(out)
 
@@ -100,7 +100,7 @@ def fwmemory_episode(params, xs, ys, hidden, m, use_conv=False):
             r = (r - r.mean()) / np.sqrt(r.var() + 1e-5)
             hb = h[b] + linear(params["read_projection"], r)
             logits[b] = bounded(linear(params["output"], hb))
-        error, label = softmax(logits) - y, y
+        error, label = (softmax(logits) - y) / len(y), y
         out.append(logits)
     return np.stack(out)
 
@@ -137,7 +137,7 @@ def hebbian_episode(params, xs, ys, rule, use_conv=False):
         weights = p["kernel"] + p["coeff"] * F
         x0 = np.concatenate([feats, np.zeros((n, 2 * C))], -1)
         logits = bounded(x0 @ weights + p["bias"])
-        x1 = np.concatenate([feats, softmax(logits) - y, y], -1)
+        x1 = np.concatenate([feats, (softmax(logits) - y) / len(y), y], -1)
         z = softmax(x1 @ weights + p["bias"])
         F = (hebb_update if rule == "hebb" else oja_update)(F, rate, x1, z)
         out.append(logits)
@@ -166,7 +166,7 @@ def fwp_episode(params, xs, ys, fast0, f, normalize_keys=False, use_conv=False):
             q = q / np.linalg.norm(q, axis=-1, keepdims=True)
         F = delta_rule(F, k, v, sigmoid(beta))
         logits = bounded(q @ F)
-        prev, error, label = logits, softmax(logits) - y, y
+        prev, error, label = logits, (softmax(logits) - y) / len(y), y
         out.append(logits)
     return np.stack(out)
 

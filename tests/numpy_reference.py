@@ -148,7 +148,7 @@ def episode(layers, fwd_params, bwd_params, xs, ys, state, *, msg_size=8, ticks=
                     fwd = fwd.reshape(-1, msg_size)
             y_hat = 100.0 * np.tanh(fwd[:, output_idx] / 100.0)
             logits[t, e] = y_hat
-            err = softmax(y_hat) - ys[t, e]
+            err = (softmax(y_hat) - ys[t, e]) / n  # gradient of the batch-mean loss
             fb = np.zeros((C, msg_size))
             fb[:, 0] = err
             if feed_label:

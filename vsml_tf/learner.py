@@ -43,8 +43,12 @@ def bounded(logits):
 
 
 def feedback_error(logits, labels):
-    """e = softmax(y_hat) - y: the gradient of the cross-entropy w.r.t. the logits."""
-    return ops.softmax(logits, axis=-1) - labels
+    """e = (softmax(y_hat) - y) / n for logits [p, n, C]: the gradient, w.r.t. the logits,
+    of the cross-entropy averaged over the step's n examples -- the meta-loss the learner
+    sees (as the paper's code feeds back; the label channel is not scaled)."""
+    batch = ops.shape(logits)[-2]
+    error = ops.softmax(logits, axis=-1) - labels
+    return error if batch == 1 else error / batch
 
 
 class EpisodeLearner(keras.Model):

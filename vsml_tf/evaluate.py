@@ -160,7 +160,11 @@ def main(argv):
     del argv
     config, workdir = cli.config_and_workdir()
     try:
-        evaluate(config, workdir)
+        if cli.PRETRAINED.value:
+            from vsml_tf import pretrained
+            pretrained.evaluate(cli.PRETRAINED.value, config, cli.WORKDIR.value)
+        else:
+            evaluate(config, workdir)
     except (FileNotFoundError, ValueError) as e:
         cli.fail(str(e))
 

@@ -74,6 +74,13 @@ def build_trainer(config, theta):
     return trainer
 
 
+def experiment_sampler(config, trainer, dataset: str, steps: int):
+    """The meta-test episodes of `dataset` that `vsml-evaluate` gives this learner."""
+    from vsml_tf import experiment
+
+    return experiment.sampler(config, trainer.network, dataset, "test", steps)
+
+
 def evaluate(name: str, config, workdir: str | None):
     """`vsml-evaluate --pretrained=NAME`: meta-test the shipped learner on the episodes of
     `config` (evaluation section, seed, in-episode batch size; the learner keeps its own

@@ -37,8 +37,8 @@ zero-padded, fewer classes use the first outputs.
 
 scikit-learn's estimator checks run in tests/test_classifier.py on a shipped learner, with
 none expected to fail; on an untrained learner (no shipped one needed) all pass except
-`check_classifiers_train` and `check_classifiers_classes`, which need a learner that has
-learned to learn (training accuracy > 0.83, every class predicted).
+`check_classifiers_train`, which needs a learner that has learned to learn (training
+accuracy > 0.83 after one pass).
 """
 
 from __future__ import annotations

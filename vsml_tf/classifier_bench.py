@@ -76,11 +76,12 @@ def prequential(make, X, y, Xt, yt, scale: bool):
     return [correct[:w].mean() for w in WINDOWS], test, time.time() - started
 
 
-def compare(learner: str, workdir: str | None) -> None:
+def compare(learner: str, workdir: str | None, vsml: bool = True) -> None:
     from vsml_tf.classifier import VSMLClassifier
 
     name = f"VSML ({workdir or learner})"
-    rows = {name: (lambda: VSMLClassifier(learner=learner, workdir=workdir), False)}
+    rows = {name: (lambda: VSMLClassifier(learner=learner, workdir=workdir), False)} \
+        if vsml else {}
     rows.update({k: (v, True) for k, v in sklearn_learners().items()})
     for title, X, y, Xt, yt in streams():
         print(f"\n{title}; prequential accuracy over the first n examples, test accuracy "
@@ -121,13 +122,14 @@ def main(argv=None) -> None:
     parser.add_argument("--bench", action="store_true")
     parser.add_argument("--learner", default="quickstart_digits")
     parser.add_argument("--workdir", default=None)
+    parser.add_argument("--skip_vsml", action="store_true", help="scikit-learn rows only")
     args = parser.parse_args(argv)
     if not (args.compare or args.bench):
         parser.error("pass --compare and/or --bench")
     if args.bench:
         bench(args.learner, args.workdir)
     if args.compare:
-        compare(args.learner, args.workdir)
+        compare(args.learner, args.workdir, vsml=not args.skip_vsml)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ setup(
     packages=["vsml_tf", "vsml_tf.baselines", "vsml_tf.datasets", "vsml_tf.tools",
               "vsml_tf.configs", "vsml_tf.configs.sweeps"],
     package_dir={"vsml_tf.configs": "configs"},
+    # The shipped learners (vsml_tf/pretrained.py): config, meta-parameters, metadata.
+    package_data={"vsml_tf": ["pretrained_data/*/*.json", "pretrained_data/*/*.npz"]},
     install_requires=[
         "tensorflow>=2.16",
         "keras>=3.0",

@@ -3,3 +3,11 @@
 from vsml_tf import xla_defaults as _xla_defaults
 
 _xla_defaults.apply()
+
+
+def __getattr__(name):
+    # `from vsml_tf import VSMLClassifier` imports scikit-learn and TensorFlow only then.
+    if name == "VSMLClassifier":
+        from vsml_tf.classifier import VSMLClassifier
+        return VSMLClassifier
+    raise AttributeError(f"module 'vsml_tf' has no attribute {name!r}")

@@ -36,6 +36,10 @@ CONFIG = config_flags.DEFINE_config_file(
 WORKDIR = flags.DEFINE_string(
     "workdir", None, "Directory for checkpoints, logs and evaluation outputs "
     "(default: ./vsml_runs/<config name>).")
+PRETRAINED = flags.DEFINE_string(
+    "pretrained", None, "vsml-evaluate: meta-test this shipped learner (python -m "
+    "vsml_tf.pretrained lists them) on the episodes of --config, with no workdir or "
+    "training (outputs in --workdir, default ./vsml_runs/pretrained_NAME).")
 
 
 def fail(message: str, code: int = 2) -> None:

@@ -148,7 +148,11 @@ def main(argv):
     del argv
     config, workdir = cli.config_and_workdir()
     with cli.user_errors():
-        evaluate(config, workdir)
+        if cli.PRETRAINED.value:
+            from vsml_tf import pretrained
+            pretrained.evaluate(cli.PRETRAINED.value, config, cli.WORKDIR.value)
+        else:
+            evaluate(config, workdir)
 
 
 def run():

@@ -91,15 +91,18 @@ def data_spec(sampler: EpisodeSampler) -> DataSpec:
 
 def build_learner(config: ml_collections.ConfigDict, replicas: int = 1):
     """(learner, training samplers of its shards): a fresh learner of config.learner,
-    built for the data spec of shard 0's training episodes. Its initial meta-parameters
-    are a function of config.seed, so an interrupted run restarts from the same point."""
+    built (if its weights depend on the data) for the spec of shard 0's training
+    episodes; samplers are built when first used, so meta-testing VSML needs no training
+    data. Its initial meta-parameters are a function of config.seed, so an interrupted
+    run restarts from the same point."""
     keras.utils.set_random_seed(config.seed)
     learner = learners.build(config)
     samplers = ShardSamplers(
         lambda shard: sampler(config, learner, config.data.dataset, "train",
                               config.training.episode_length, worker_index=shard),
         num_shards(config, replicas))
-    learner.build_for(data_spec(samplers[0]))
+    if learner.DATA_DEPENDENT:
+        learner.build_for(data_spec(samplers[0]))
     return learner, samplers
 
 

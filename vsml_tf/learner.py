@@ -55,6 +55,7 @@ class EpisodeLearner(keras.Model):
     """Maps an episode (xs, one-hot ys) to per-step logits; see the module docstring."""
 
     DEFAULTS: ClassVar[dict] = {}  # this learner's config section (keyword arguments)
+    DATA_DEPENDENT: ClassVar[bool] = False  # weights depend on the DataSpec (build_for)
     compute_dtype_name = "float32"  # of the episode; meta-parameters stay float32
 
     @classmethod

@@ -26,6 +26,8 @@ from vsml_tf.learner import DataSpec, EpisodeLearner
 class BaselineLearner(EpisodeLearner):
     """Maps an episode (xs, one-hot ys) to per-step logits [T, p, n, C]."""
 
+    DATA_DEPENDENT = True
+
     def __init__(self, use_conv: bool = False, conv_channels: int = 8, **kwargs):
         super().__init__(**kwargs)
         self.use_conv = use_conv

@@ -1,0 +1,74 @@
+"""Shipped learners: each re-measured against its metadata; export, load and
+`vsml-evaluate --pretrained` end to end on a learner exported from a tiny workdir."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from learner_workdirs import write_workdir
+from vsml_tf import curves, evaluate, experiment, pretrained
+from vsml_tf.config import base_config
+from vsml_tf.meta_test import meta_test
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RECHECK_EPISODES = 8
+
+
+@pytest.mark.parametrize("name", pretrained.names() or
+                         [pytest.param("none", marks=pytest.mark.skip("no learner shipped"))])
+def test_shipped_learner_matches_its_metadata(name):
+    """The first 8 of the metadata's meta-test episodes again (episodes depend only on
+    (seed, index)): the mean over each window must match the stored mean of the same 8
+    episodes within 0.02. Only floating-point order differs (8 episodes per compiled call
+    instead of the run's chunk), which flips at most a few of the 8 x 50 or 8 x 100
+    predictions of a window: 0.02 is 8 of 400, 16 of 800."""
+    config, theta = pretrained.load(name)
+    meta = pretrained.metadata(name)
+    runner, theta = pretrained.build(config, theta)
+    for dataset, table in meta["meta_test"].items():
+        sampler = experiment.sampler(config, runner.learner, dataset, "test", table["steps"])
+        _, acc = meta_test(runner, theta, sampler, RECHECK_EPISODES, seed=config.seed,
+                           chunk=RECHECK_EPISODES)
+        for window, stored in table["windows"].items():
+            a, b = map(int, window.split("-"))
+            per_episode = np.asarray(stored["per_episode"])
+            assert abs(np.mean(per_episode) - stored["mean"]) < 1e-3  # the table's figure
+            assert acc[:, a:b].mean() == pytest.approx(per_episode[:RECHECK_EPISODES].mean(),
+                                                       abs=0.02), (dataset, window)
+
+
+def test_export_load_and_evaluate_pretrained_cli(tmp_path, monkeypatch):
+    config = base_config()
+    config.evaluation.episode_length = 12
+    config.evaluation.num_episodes = 3
+    config.evaluation.chunk = 3
+    run = str(tmp_path / "run")
+    trainer = write_workdir(run, config)
+    evaluate.evaluate(config, run, (trainer.runner, trainer.theta))  # run/eval/curves.csv
+    monkeypatch.setattr(pretrained, "DATA_DIR", str(tmp_path / "shipped"))
+    pretrained.export(run, "tiny", command="write_workdir", wall_time_s=1.0,
+                      git_commit="0" * 40)
+    assert pretrained.names() == ["tiny"]
+    loaded, theta = pretrained.load("tiny")
+    np.testing.assert_array_equal(theta, trainer.theta.numpy())
+    assert loaded.to_dict() == config.to_dict()
+    assert "tiny: vsml, 2384 meta-parameters" in pretrained.listing()
+
+    env = dict(os.environ, PYTHONPATH=ROOT, VSML_PRETRAINED_DIR=str(tmp_path / "shipped"))
+    out = str(tmp_path / "out")
+    proc = subprocess.run(
+        [sys.executable, "-m", "vsml_tf.evaluate", "--pretrained=tiny", f"--workdir={out}",
+         "--config.evaluation.episode_length=12", "--config.evaluation.num_episodes=3",
+         "--config.evaluation.chunk=3"], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    # Same learner, same episodes (seed 0, episode indices 0..2): the same curves.
+    (mine,), (theirs,) = (curves.read_csv(os.path.join(d, "eval", "curves.csv"))
+                          for d in (run, out))
+    np.testing.assert_array_equal(mine["accuracy"], theirs["accuracy"])
+
+    proc = subprocess.run([sys.executable, "-m", "vsml_tf.evaluate", "--pretrained=nope"],
+                          capture_output=True, text=True, env=env, cwd=ROOT)
+    assert proc.returncode == 2 and "No shipped learner 'nope'" in proc.stderr

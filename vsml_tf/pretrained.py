@@ -1,0 +1,184 @@
+"""Meta-trained learners shipped inside the package: use them with no training and no workdir.
+
+Each learner is a directory `vsml_tf/pretrained_data/NAME/` holding
+- `config.json`: the resolved config of the `vsml-train` run that produced it (the file
+  that run wrote; read with `evaluate.run_config`, so it loads like any workdir's);
+- `meta_params.npz`: the flat meta-parameters `meta_params` [D] (float32, a few kB);
+- `metadata.json`: how it was made (command, iterations, wall time, seed, package version,
+  git commit) and its meta-test table, with the per-episode window accuracies so that a
+  test can re-measure any subset of the same episodes.
+
+    python -m vsml_tf.pretrained                        # list them with their figures
+    vsml-evaluate --pretrained=quickstart_digits        # meta-test one (episodes of --config)
+    VSMLClassifier(learner="quickstart_digits")         # learn your own data with it
+
+`python -m vsml_tf.pretrained export --workdir=DIR --name=NAME ...` adds a finished run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from vsml_tf.errors import MissingFileError, UserError
+
+# $VSML_PRETRAINED_DIR replaces the package's own directory (tests, private collections).
+DATA_DIR = os.environ.get("VSML_PRETRAINED_DIR") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "pretrained_data")
+
+
+def names() -> list[str]:
+    """The shipped learners."""
+    if not os.path.isdir(DATA_DIR):
+        return []
+    return sorted(n for n in os.listdir(DATA_DIR)
+                  if os.path.exists(os.path.join(DATA_DIR, n, "metadata.json")))
+
+
+def directory(name: str) -> str:
+    if name not in names():
+        raise UserError(f"No shipped learner {name!r}: choose one of {names()} "
+                        f"(python -m vsml_tf.pretrained lists them).")
+    return os.path.join(DATA_DIR, name)
+
+
+def metadata(name: str) -> dict:
+    with open(os.path.join(directory(name), "metadata.json")) as f:
+        return json.load(f)
+
+
+def load(name: str):
+    """(config, theta): the learner's resolved ConfigDict and its meta-parameters [D]."""
+    from vsml_tf import evaluate
+
+    path = directory(name)
+    config = evaluate.run_config(path)
+    with np.load(os.path.join(path, "meta_params.npz")) as f:
+        theta = np.asarray(f["meta_params"], np.float32)
+    return config, theta
+
+
+def build(config, theta):
+    """(runner, theta) of `config`'s learner holding the shipped `theta` (what
+    `vsml-evaluate` meta-tests); no trainer, no optimizer."""
+    from vsml_tf import experiment
+
+    learner, _ = experiment.build_learner(config)
+    runner = experiment.runner(config, learner)
+    if runner.layout.size != theta.size:
+        raise UserError(f"The shipped meta-parameters have {theta.size} values but the "
+                        f"learner of its config has {runner.layout.size}: the package "
+                        f"changed the learner; re-export it.")
+    return runner, theta
+
+
+def evaluate(name: str, config, workdir: str | None):
+    """`vsml-evaluate --pretrained=NAME`: meta-test the shipped learner on the episodes of
+    `config` (evaluation section, seed, in-episode batch size; the learner keeps its own
+    model and data settings), writing to `workdir` (default vsml_runs/pretrained_NAME)."""
+    from vsml_tf import evaluate as evaluate_lib
+
+    learner_config, theta = load(name)
+    learner_config = evaluate_lib.with_episodes_of(learner_config, config)
+    workdir = workdir or os.path.join("vsml_runs", f"pretrained_{name}")
+    return evaluate_lib.evaluate(learner_config, workdir, build(learner_config, theta))
+
+
+def window_table(curves_csv: str) -> dict:
+    """{dataset: {"episodes", "steps", "windows": {"a-b": {"mean", "per_episode"}}}} from a
+    meta-test's curves.csv (windows as in the summary table)."""
+    from vsml_tf import curves
+
+    table = {}
+    for r in curves.read_csv(curves_csv):
+        acc = r["accuracy"]
+        table[r["dataset"]] = {
+            "episodes": int(acc.shape[0]), "steps": int(acc.shape[1]),
+            "windows": {f"{a}-{b}": {"mean": round(float(acc[:, a:b].mean()), 4),
+                                     "per_episode": [round(float(v), 4)
+                                                     for v in acc[:, a:b].mean(1)]}
+                        for a, b in curves.windows(acc.shape[1])}}
+    return table
+
+
+def export(workdir: str, name: str, command: str, wall_time_s: float,
+           git_commit: str = "", curves_csv: str = "") -> str:
+    """Copy a finished vsml-train run (latest checkpoint, config.json, and the meta-test
+    of `curves_csv`, default its eval/curves.csv) into DATA_DIR as learner `name`."""
+    import tensorflow as tf
+
+    from vsml_tf import checkpoints
+
+    with open(os.path.join(workdir, "config.json")) as f:
+        config = json.load(f)
+    path = tf.train.latest_checkpoint(checkpoints.directory(workdir))
+    if path is None:
+        raise MissingFileError(f"No checkpoint in {checkpoints.directory(workdir)}.")
+    reader = tf.train.load_checkpoint(path)
+    theta = reader.get_tensor("meta_params/.ATTRIBUTES/VARIABLE_VALUE").astype(np.float32)
+    iteration = int(reader.get_tensor("iteration/.ATTRIBUTES/VARIABLE_VALUE"))
+    if not git_commit:
+        git_commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True,
+                                    text=True, cwd=os.path.dirname(__file__)).stdout.strip()
+    try:
+        from importlib.metadata import version
+        package_version = version("vsml-tf")
+    except Exception:  # not installed: the source tree's setup.py is the truth
+        package_version = "unknown"
+    out = os.path.join(DATA_DIR, name)
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(config, f, indent=2, sort_keys=True)
+    np.savez_compressed(os.path.join(out, "meta_params.npz"), meta_params=theta)
+    meta = {"name": name, "learner": config["learner"], "command": command,
+            "iterations": iteration, "wall_time_s": round(float(wall_time_s), 1),
+            "seed": config["seed"], "package_version": package_version,
+            "git_commit": git_commit, "num_meta_params": int(theta.size),
+            "meta_test": window_table(curves_csv or os.path.join(workdir, "eval",
+                                                                 "curves.csv"))}
+    with open(os.path.join(out, "metadata.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+    return out
+
+
+def listing() -> str:
+    lines = []
+    for name in names():
+        m = metadata(name)
+        lines.append(f"{name}: {m['learner']}, {m['num_meta_params']} meta-parameters, "
+                     f"{m['iterations']} iterations, {m['wall_time_s'] / 60:.1f} min, "
+                     f"seed {m['seed']}, vsml-tf {m['package_version']} "
+                     f"({m['git_commit'][:10]})")
+        lines.append(f"  trained by: {m['command']}")
+        for dataset, t in m["meta_test"].items():
+            cells = "  ".join(f"[{w}] {v['mean']:.3f}" for w, v in t["windows"].items())
+            lines.append(f"  meta-test {dataset} ({t['episodes']} episodes of {t['steps']} "
+                         f"steps): accuracy by online steps {cells}")
+    return "\n".join(lines) if lines else "No shipped learners."
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m vsml_tf.pretrained",
+                                     description="List (default) or export shipped learners.")
+    sub = parser.add_subparsers(dest="action")
+    exp = sub.add_parser("export", help="add a finished vsml-train run to the package")
+    exp.add_argument("--workdir", required=True)
+    exp.add_argument("--name", required=True)
+    exp.add_argument("--command", required=True, help="the command that trained it")
+    exp.add_argument("--wall_time_s", type=float, required=True)
+    exp.add_argument("--git_commit", default="")
+    exp.add_argument("--curves_csv", default="", help="default: WORKDIR/eval/curves.csv")
+    args = parser.parse_args(argv)
+    if args.action == "export":
+        print(export(args.workdir, args.name, args.command, args.wall_time_s,
+                     args.git_commit, args.curves_csv))
+    print(listing())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

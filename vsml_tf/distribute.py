@@ -157,6 +157,11 @@ def make_replicas(distribution) -> Replicas:
         logging.info("Multi-worker: %s", json.dumps(resolver.cluster_spec().as_dict()))
         return Replicas(strategy)
     if name == "tpu":
+        if not distribution.tpu and not _tpu_available():
+            raise ValueError("distribution.strategy='tpu' but this machine has no TPU (no "
+                             "TPU_NAME, /dev/accel*, /dev/vfio/*): run on a TPU VM, name a "
+                             "remote one with --config.distribution.tpu=NAME, or use "
+                             "strategy 'auto'.")
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
             tpu=distribution.tpu or "local")
         tf.config.experimental_connect_to_cluster(resolver)

@@ -8,14 +8,13 @@ current iteration, saves a checkpoint and exits 0.
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import time
 
 from absl import logging
 
 from vsml_tf import checkpoints, cli, curves, distribute, evaluate, experiment
+from vsml_tf import workdir as workdir_lib
 from vsml_tf.config import split_list
 from vsml_tf.writers import MetricWriter
 
@@ -41,13 +40,6 @@ class StopRequest:
             signal.signal(sig, handler)
 
 
-def write_config(config, workdir: str) -> None:
-    path = os.path.join(workdir, "config.json")
-    with open(path + ".tmp", "w") as f:
-        json.dump(config.to_dict(), f, indent=2, sort_keys=True, default=str)
-    os.replace(path + ".tmp", path)
-
-
 def _progress(config, initial: int, total: int, chief: bool = True):
     from tqdm import tqdm
 
@@ -56,15 +48,15 @@ def _progress(config, initial: int, total: int, chief: bool = True):
                 desc="meta-training", unit="it", dynamic_ncols=True, mininterval=1.0)
 
 
-def train(config, workdir: str, replicas=None):
+def train(config, workdir: str, replicas=None, allow_config_change: bool = False):
     """Meta-train until config.training.num_iterations; returns (trainer, stopped_early).
 
     Every process restores the latest checkpoint; only the chief logs and writes."""
+    workdir_lib.check(config, workdir, allow_config_change)  # before any work
     replicas = replicas or distribute.make_replicas(config.distribution)
     chief = replicas.is_chief
     if chief:
-        os.makedirs(workdir, exist_ok=True)
-        write_config(config, workdir)
+        workdir_lib.claim(config, workdir)  # locks it and records the config
     trainer = experiment.build_trainer(config, replicas)
     if not trainer.layout.size:
         print(f"Learner {config.learner!r} has no meta-parameters: nothing to meta-train; "
@@ -123,7 +115,8 @@ def main(argv):
     del argv
     config, workdir = cli.config_and_workdir()
     try:
-        trainer, stopped = train(config, workdir)
+        trainer, stopped = train(config, workdir,
+                                 allow_config_change=cli.ALLOW_CONFIG_CHANGE.value)
     except (FileNotFoundError, ValueError) as e:
         cli.fail(str(e))
     if not stopped and trainer.replicas.is_chief:

@@ -131,6 +131,8 @@ def base_config() -> ml_collections.ConfigDict:
         cpu_devices=0,             # split the CPU into N logical devices (tests, laptops)
         tpu="",                    # TPU name for TPUClusterResolver ('' = local TPU VM)
         port_base=8888,            # Slurm multi-worker: task i of a node listens on base+i
+        startup_timeout_s=300.0,   # multi-worker: exit non-zero if the cluster has not
+                                   # formed by then (a worker died before joining)
     ))
 
     c.logging = ml_collections.ConfigDict(dict(
@@ -272,6 +274,7 @@ POSITIVE = (  # must be > 0
     ("es.sigma", "ES noise std"),
     ("es.learning_rate", "ES Adam learning rate"),
     ("gradient.learning_rate", "gradient Adam learning rate"),
+    ("distribution.startup_timeout_s", "seconds to wait for all multi-worker processes"),
 )
 
 

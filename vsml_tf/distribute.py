@@ -11,8 +11,12 @@ meta-gradient (a few thousand floats) and the population's fitnesses cross the w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
+import sys
+import threading
 
 import tensorflow as tf
 from absl import logging
@@ -134,6 +138,33 @@ def _multi_worker_resolver(port_base: int):
                      "launchers/local_multiworker.sh) or a Slurm job (launchers/slurm/).")
 
 
+@contextlib.contextmanager
+def _startup_deadline(seconds: float, resolver):
+    """Joining the cluster blocks inside TensorFlow until every worker is up, deaf to
+    Python signal handlers: here SIGTERM / SIGINT kill the process (nothing to save yet),
+    and after `seconds` it exits with status 3 and says why."""
+    joined = threading.Event()
+    workers = sum(len(tasks) for tasks in resolver.cluster_spec().as_dict().values())
+
+    def watch():
+        if not joined.wait(seconds):
+            print(f"error: multi-worker startup: the {workers} processes of the cluster "
+                  f"did not all join within {seconds:g} s (distribution.startup_timeout_s); "
+                  f"a worker probably died or never started: see its log.", file=sys.stderr,
+                  flush=True)
+            os._exit(3)
+
+    previous = {sig: signal.signal(sig, signal.SIG_DFL)
+                for sig in (signal.SIGTERM, signal.SIGINT)}
+    threading.Thread(target=watch, daemon=True, name="startup-deadline").start()
+    try:
+        yield
+    finally:
+        joined.set()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
 def make_replicas(distribution) -> Replicas:
     """Replicas for `config.distribution` (strategy, cpu_devices, tpu)."""
     name = distribution.strategy
@@ -153,7 +184,8 @@ def make_replicas(distribution) -> Replicas:
         return Replicas(tf.distribute.MirroredStrategy(devices=devices))
     if name == "multi_worker":
         resolver = _multi_worker_resolver(distribution.port_base)
-        strategy = tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
+        with _startup_deadline(distribution.startup_timeout_s, resolver):
+            strategy = tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
         logging.info("Multi-worker: %s", json.dumps(resolver.cluster_spec().as_dict()))
         return Replicas(strategy)
     if name == "tpu":

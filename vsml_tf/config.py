@@ -33,6 +33,7 @@ def base_config() -> ml_collections.ConfigDict:
         layer_norm=False,
         init_rand_proportion=0.5,
         compute_dtype="float32",   # or 'bfloat16' for the episode (meta-parameters stay f32)
+        authors_compat=False,      # conv layers exactly as the paper's code (README)
     ))
 
     # The baseline learners (config.learner = metarnn, fwmemory, hebbian, fwp, sgd; see

@@ -11,12 +11,10 @@ meta-gradient (a few thousand floats) and the population's fitnesses cross the w
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
-import sys
-import threading
+import subprocess
 
 import tensorflow as tf
 from absl import logging
@@ -138,29 +136,37 @@ def _multi_worker_resolver(port_base: int):
                      "launchers/local_multiworker.sh) or a Slurm job (launchers/slurm/).")
 
 
-@contextlib.contextmanager
-def _startup_deadline(seconds: float, resolver):
-    """Joining the cluster blocks inside TensorFlow until every worker is up, deaf to
-    Python signal handlers: here SIGTERM / SIGINT kill the process (nothing to save yet),
-    and after `seconds` it exits with status 3 and says why."""
-    joined = threading.Event()
-    workers = sum(len(tasks) for tasks in resolver.cluster_spec().as_dict().values())
+def _join_cluster(resolver, seconds: float) -> tf.distribute.MultiWorkerMirroredStrategy:
+    """MultiWorkerMirroredStrategy, once every worker has joined, or ValueError after
+    `seconds`. Joining blocks inside TensorFlow (holding the GIL, deaf to Python signal
+    handlers), so the deadline is TensorFlow's own first-barrier timeout, and SIGTERM /
+    SIGINT keep their default action meanwhile: they end the process (nothing to save)."""
+    from tensorflow.python.distribute import collective_all_reduce_strategy as cars
 
-    def watch():
-        if not joined.wait(seconds):
-            print(f"error: multi-worker startup: the {workers} processes of the cluster "
-                  f"did not all join within {seconds:g} s (distribution.startup_timeout_s); "
-                  f"a worker probably died or never started: see its log.", file=sys.stderr,
-                  flush=True)
-            os._exit(3)
-
+    extended = cars.CollectiveAllReduceExtended
+    previous_timeout = getattr(extended, "_check_health_initial_timeout", None)
+    extended._check_health_initial_timeout = int(max(1, round(seconds)))
     previous = {sig: signal.signal(sig, signal.SIG_DFL)
                 for sig in (signal.SIGTERM, signal.SIGINT)}
-    threading.Thread(target=watch, daemon=True, name="startup-deadline").start()
+    workers = sum(len(t) for t in resolver.cluster_spec().as_dict().values())
+    message = (f"error: multi-worker startup: the {workers} processes of the cluster did "
+               f"not all join within {seconds:g} s (distribution.startup_timeout_s); a "
+               f"worker probably died or never started: see its log.")
+    # TensorFlow's coordination service may wait for the peers before that barrier, with
+    # the GIL held and SIGTERM caught: a separate process enforces the deadline.
+    watchdog = subprocess.Popen(
+        ["sh", "-c", 'sleep "$2"; kill -0 "$1" 2>/dev/null && echo "$3" >&2 && '
+         'kill -KILL "$1"', "vsml-startup-deadline", str(os.getpid()),
+         str(max(1, round(seconds)) + 5), message])
     try:
-        yield
+        return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
+    except (RuntimeError, tf.errors.DeadlineExceededError) as e:
+        raise ValueError(f"{message[len('error: '):]} ({' '.join(str(e).split())[:200]})") \
+            from None
     finally:
-        joined.set()
+        watchdog.kill()
+        watchdog.wait()
+        extended._check_health_initial_timeout = previous_timeout
         for sig, handler in previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
@@ -184,8 +190,7 @@ def make_replicas(distribution) -> Replicas:
         return Replicas(tf.distribute.MirroredStrategy(devices=devices))
     if name == "multi_worker":
         resolver = _multi_worker_resolver(distribution.port_base)
-        with _startup_deadline(distribution.startup_timeout_s, resolver):
-            strategy = tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
+        strategy = _join_cluster(resolver, distribution.startup_timeout_s)
         logging.info("Multi-worker: %s", json.dumps(resolver.cluster_spec().as_dict()))
         return Replicas(strategy)
     if name == "tpu":

@@ -7,10 +7,11 @@
 # Each process gets a TF_CONFIG naming N localhost ports (free ones, or VSML_BASE_PORT,
 # VSML_BASE_PORT+1, ...) and --config.distribution.strategy=multi_worker. Worker 0 is the
 # chief: it logs and writes checkpoints. SIGTERM/SIGINT are forwarded to every worker,
-# which stop together after the current iteration. Exits with the first non-zero status.
+# which stop together after the current iteration; the launcher waits for all of them
+# and exits with the first non-zero status among them (0 when all exit 0).
 set -euo pipefail
 if [[ $# -lt 1 || ! "$1" =~ ^[0-9]+$ ]]; then
-  sed -n '2,10p' "$0"; exit 2
+  sed -n '2,11p' "$0"; exit 2
 fi
 N=$1; shift
 PYTHON=${PYTHON:-python}
@@ -30,14 +31,25 @@ PY
 fi
 workers=$(printf '"localhost:%s",' $ports); workers="[${workers%,}]"
 pids=()
+signalled=0
+forward() { signalled=1; kill -"$1" "${pids[@]}" 2>/dev/null || true; }
+trap 'forward TERM' TERM
+trap 'forward INT' INT
 for ((i = 0; i < N; i++)); do
   TF_CONFIG="{\"cluster\": {\"worker\": $workers}, \"task\": {\"type\": \"worker\", \"index\": $i}}" \
     "$PYTHON" -m vsml_tf.train "$@" --config.distribution.strategy=multi_worker &
   pids+=($!)
 done
-trap 'kill -TERM "${pids[@]}" 2>/dev/null' TERM INT
 status=0
 for pid in "${pids[@]}"; do
-  wait "$pid" || { s=$?; [[ $status -eq 0 ]] && status=$s; }
+  while true; do
+    signalled=0
+    s=0; wait "$pid" || s=$?
+    # A trapped signal interrupts `wait` (status > 128) while the worker still runs:
+    # wait again for its own exit status.
+    if [[ $signalled -eq 1 && $s -gt 128 ]]; then continue; fi
+    break
+  done
+  if [[ $s -ne 0 && $status -eq 0 ]]; then status=$s; fi
 done
 exit $status

@@ -91,3 +91,21 @@ def test_official_files_through_a_tf_filesystem():
     dataset = datasets.load("mnist", "test", data_dir="ram://vsml_data")  # 'auto' finds it
     assert len(dataset) == 10000
     np.testing.assert_array_equal(dataset.labels[:4], [7, 2, 1, 0])
+
+
+def test_data_dir_set_means_no_download_for_auto(tmp_path):
+    """Issue 17 (8): with data.data_dir set but no <name>/ in it, 'auto' does not try
+    TFDS downloads (minutes of retries offline): it fails at once, naming the missing
+    directory and the official files it expects."""
+    import time
+
+    (tmp_path / "tfds").mkdir()
+    started = time.time()
+    with pytest.raises(tfds_source.TFDSError) as info:
+        datasets.load("kmnist", "test", data_dir=str(tmp_path / "data"),
+                      tfds_data_dir=str(tmp_path / "tfds"), tfds_download=True)
+    message = str(info.value)
+    assert f"no {tmp_path / 'data' / 'kmnist'}/ with the official files" in message
+    assert "kmnist-{train,test}-{imgs,labels}.npz" in message and "\n" not in message
+    assert "does not download while data.data_dir is set" in message
+    assert time.time() - started < 60

@@ -50,7 +50,7 @@ def test_for_worker_resolves_every_split_and_leaves_the_config_alone():
 
 
 def test_survives_configdict_copy_lock_and_config_json(tmp_path):
-    from vsml_tf.train import write_config
+    from vsml_tf.workdir import write_config
 
     c = config_with_splits()
     c.lock()

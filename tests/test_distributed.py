@@ -154,3 +154,47 @@ def test_worker_split_follows_the_global_shard_index(tmp_path):
     no_split, _ = run(train, tmp_path / "plain")
     np.testing.assert_allclose(mirrored, one_device, rtol=0, atol=1e-5)
     assert np.abs(no_split - one_device).max() > 1e-4
+
+
+def test_chief_without_its_workers_exits_after_the_startup_timeout(tmp_path):
+    """A worker that dies before joining (here: never started) no longer hangs the chief:
+    it exits non-zero with a one-line message after distribution.startup_timeout_s."""
+    ports = free_ports(2)
+    cluster = ", ".join(f'"localhost:{p}"' for p in ports)
+    tf_config = f'{{"cluster": {{"worker": [{cluster}]}}, "task": {{"type": "worker", "index": 0}}}}'
+    started = time.time()
+    result = subprocess.run(
+        [sys.executable, "-m", "vsml_tf.train", *COMMON, f"--workdir={tmp_path / 'run'}",
+         "--config.distribution.strategy=multi_worker",
+         "--config.distribution.startup_timeout_s=5"],
+        cwd=ROOT, env={**ENV, "TF_CONFIG": tf_config, "PYTHONPATH": ROOT},
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0, result.stderr[-3000:]
+    errors = [l for l in result.stderr.splitlines() if l.startswith("error: ")]
+    assert errors and errors[-1].startswith("error: multi-worker startup"), \
+        result.stderr[-3000:]
+    assert "within 5 s" in errors[-1]
+    assert time.time() - started < 240
+
+
+def test_launcher_forwards_sigterm_waits_and_returns_the_workers_status(tmp_path):
+    """SIGTERM to the launcher: both workers stop after the same iteration, the chief
+    checkpoints, and the launcher exits 0 only after they have (it returned 143 at once)."""
+    workdir = tmp_path / "run"
+    launcher = subprocess.Popen(
+        ["bash", "launchers/local_multiworker.sh", "2", *COMMON, f"--workdir={workdir}",
+         "--config.training.num_iterations=100000", "--config.checkpoint.every=100000"],
+        cwd=ROOT, env={**ENV, "PYTHONPATH": ROOT}, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 300
+    lines = []
+    for line in launcher.stdout:
+        lines.append(line)
+        if "step 3:" in line or time.time() > deadline:
+            break
+    launcher.send_signal(signal.SIGTERM)
+    out = "".join(lines) + launcher.communicate(timeout=300)[0]
+    assert launcher.returncode == 0, out[-3000:]
+    assert out.count("Stopped at iteration ") == 2  # both workers, after the signal
+    _, path = meta_params(workdir)
+    assert int(path.rsplit("-", 1)[1]) >= 4

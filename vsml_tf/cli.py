@@ -41,6 +41,11 @@ PRETRAINED = flags.DEFINE_string(
     "vsml_tf.pretrained lists them) on the episodes of --config, with no workdir or "
     "training (outputs in --workdir, default ./vsml_runs/pretrained_NAME).")
 
+ALLOW_CONFIG_CHANGE = flags.DEFINE_bool(
+    "allow_config_change", False, "vsml-train: continue the checkpoints of --workdir "
+    "although the config differs from its config.json in a key that changes what they "
+    "mean (learner, model, baselines, data, training.algorithm, seed).")
+
 
 def fail(message: str, code: int = 2) -> None:
     """Exit with a one-line error on stderr."""
@@ -83,6 +88,10 @@ def _parse_flags(argv):
         return flags.FLAGS(kept)
     except (flags.Error, KeyError, AttributeError, ValueError, TypeError) as e:
         fail(" ".join(str(e).split()))
+    except SyntaxError as e:  # raised while config_flags imports the config file
+        fail(f"cannot load --config: {e.filename}, line {e.lineno}: {e.msg}; fix the file.")
+    except Exception as e:  # a config file whose import or get_config() raises
+        fail(f"cannot load --config: {type(e).__name__}: {' '.join(str(e).split())}")
 
 
 def config_and_workdir():

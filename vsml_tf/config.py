@@ -106,6 +106,8 @@ def base_config() -> ml_collections.ConfigDict:
         cpu_devices=0,             # split the CPU into N logical devices (tests, laptops)
         tpu="",                    # TPU name for TPUClusterResolver ('' = local TPU VM)
         port_base=8888,            # Slurm multi-worker: task i of a node listens on base+i
+        startup_timeout_s=300.0,   # multi-worker: exit non-zero if the cluster has not
+                                   # formed by then (a worker died before joining)
     ))
 
     c.logging = ml_collections.ConfigDict(dict(
@@ -202,6 +204,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
                 where = f" (worker {worker})" if workers.splits(config) else ""
                 raise ConfigError(f"{key}={value!r}{where}: use one of "
                                   f"{', '.join(map(repr, choices))}.")
+        check_values(resolved, f" (worker {worker})" if workers.splits(config) else "")
 
 
 def choices_by_key() -> dict[str, tuple]:
@@ -217,6 +220,104 @@ def choices_by_key() -> dict[str, tuple]:
             "data.stats": images.STATS,
             "evaluation.preprocessing": experiment.PREPROCESSING_SCOPES,
             "training.loss_type": runner.LOSS_TYPES}
+
+
+# (key, lowest allowed value, what the value means): checked by `check_values`.
+MINIMUMS = (
+    ("training.num_iterations", 0, "meta-training iterations (0: meta-test only)"),
+    ("training.episode_length", 1, "steps per meta-training episode"),
+    ("training.num_shards", 0, "population / meta-batch shards (0: automatic)"),
+    ("es.population_size", 1, "antithetic ES pairs"),
+    ("es.weight_decay", 0, "ES weight decay"),
+    ("es.clip_norm", 0, "ES gradient clip (0 disables)"),
+    ("gradient.meta_batch_size", 1, "episodes per gradient step"),
+    ("gradient.clip_norm", 0, "gradient clip (0 disables)"),
+    ("data.batch_size", 1, "examples per step inside an episode"),
+    ("data.pad_classes", 0, "one-hot size (0: the dataset's classes)"),
+    ("data.ways", 0, "classes per few-shot episode (0: no few-shot)"),
+    ("data.shots", 1, "examples per class in a few-shot episode"),
+    ("model.state_size", 1, "LSTM state per connection"),
+    ("model.msg_size", 2, "message size (channel 0: input, 1: prediction)"),
+    ("model.num_micro_ticks", 1, "sub-RNN updates per step"),
+    ("evaluation.episode_length", 1, "steps per meta-test episode"),
+    ("evaluation.num_episodes", 1, "meta-test episodes"),
+    ("evaluation.every", 0, "iterations between meta-tests during training (0: none)"),
+    ("evaluation.num_episodes_during_training", 1, "meta-test episodes during training"),
+    ("evaluation.chunk", 1, "meta-test episodes per compiled call"),
+    ("distribution.cpu_devices", 0, "logical CPU devices (0: do not split the CPU)"),
+    ("logging.summary_every", 1, "iterations between summaries"),
+    ("checkpoint.every", 1, "iterations between checkpoints (one is also written at the "
+                            "end)"),
+    ("checkpoint.max_to_keep", 1, "checkpoints kept"),
+)
+POSITIVE = (  # must be > 0
+    ("es.sigma", "ES noise std"),
+    ("es.learning_rate", "ES Adam learning rate"),
+    ("gradient.learning_rate", "gradient Adam learning rate"),
+    ("distribution.startup_timeout_s", "seconds to wait for all multi-worker processes"),
+)
+
+
+def check_values(config: ml_collections.ConfigDict, where: str = "") -> None:
+    """Raise ConfigError for the first value out of range in a worker-resolved config:
+    every bad value is reported before any work, in one line, with what it means."""
+    def get(key):
+        section, name = key.split(".")
+        return config[section][name]
+
+    for key, lowest, meaning in MINIMUMS:
+        value = get(key)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < lowest:
+            raise ConfigError(f"{key}={value!r}{where}: must be >= {lowest}: {meaning}.")
+    for key, meaning in POSITIVE:
+        value = get(key)
+        if not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+            raise ConfigError(f"{key}={value!r}{where}: must be > 0: {meaning}.")
+    if not 0 <= config.model.init_rand_proportion <= 1:
+        raise ConfigError(f"model.init_rand_proportion={config.model.init_rand_proportion!r}"
+                          f"{where}: must lie in [0, 1].")
+    if not 0 <= config.model.output_idx < config.model.msg_size:
+        raise ConfigError(f"model.output_idx={config.model.output_idx!r}{where}: must lie in "
+                          f"0..model.msg_size-1={config.model.msg_size - 1}.")
+    if not 1 <= config.distribution.port_base <= 65535:
+        raise ConfigError(f"distribution.port_base={config.distribution.port_base!r}{where}: "
+                          f"must be a TCP port (1..65535).")
+    if config.learner == "vsml":
+        _check_layers(config.model.layers, where)
+    _check_datasets(config, where)
+
+
+def _check_layers(spec: str, where: str) -> None:
+    from vsml_tf import network  # imports Keras: only once a config is otherwise valid
+
+    try:
+        parsed = network.parse_layers(spec)
+        for layer in parsed:
+            for name in ("units", "filters", "kernel_size", "strides"):
+                if layer.get(name) is not None and layer[name] < 1:
+                    raise ValueError(f"{layer['type']} {name} must be >= 1, got "
+                                     f"{layer[name]}")
+        network.layers_from_spec(parsed)
+    except ValueError as e:
+        message = str(e)
+        if "model.layers" not in message:
+            message = f"model.layers={spec!r}: {message} (e.g. 'conv8s2,dense')."
+        raise ConfigError(message + where) from None
+
+
+def _check_datasets(config, where: str) -> None:
+    from vsml_tf import datasets
+
+    names = [("data.dataset", config.data.dataset)]
+    names += [("evaluation.datasets", n) for n in split_list(config.evaluation.datasets)]
+    if not split_list(config.evaluation.datasets):
+        raise ConfigError(f"evaluation.datasets={config.evaluation.datasets!r}{where}: name "
+                          f"at least one dataset to meta-test on.")
+    for key, name in names:
+        try:
+            datasets.check_name(name)
+        except ValueError as e:
+            raise ConfigError(f"{key}: {e}{where}") from None
 
 
 def split_list(value) -> list[str]:

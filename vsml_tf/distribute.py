@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 
 import tensorflow as tf
 from absl import logging
@@ -138,6 +140,41 @@ def _multi_worker_resolver(port_base: int):
                     "launchers/local_multiworker.sh) or a Slurm job (launchers/slurm/).")
 
 
+def _join_cluster(resolver, seconds: float) -> tf.distribute.MultiWorkerMirroredStrategy:
+    """MultiWorkerMirroredStrategy, once every worker has joined, or ValueError after
+    `seconds`. Joining blocks inside TensorFlow (holding the GIL, deaf to Python signal
+    handlers), so the deadline is TensorFlow's own first-barrier timeout, and SIGTERM /
+    SIGINT keep their default action meanwhile: they end the process (nothing to save)."""
+    from tensorflow.python.distribute import collective_all_reduce_strategy as cars
+
+    extended = cars.CollectiveAllReduceExtended
+    previous_timeout = getattr(extended, "_check_health_initial_timeout", None)
+    extended._check_health_initial_timeout = int(max(1, round(seconds)))
+    previous = {sig: signal.signal(sig, signal.SIG_DFL)
+                for sig in (signal.SIGTERM, signal.SIGINT)}
+    workers = sum(len(t) for t in resolver.cluster_spec().as_dict().values())
+    message = (f"error: multi-worker startup: the {workers} processes of the cluster did "
+               f"not all join within {seconds:g} s (distribution.startup_timeout_s); a "
+               f"worker probably died or never started: see its log.")
+    # TensorFlow's coordination service may wait for the peers before that barrier, with
+    # the GIL held and SIGTERM caught: a separate process enforces the deadline.
+    watchdog = subprocess.Popen(
+        ["sh", "-c", 'sleep "$2"; kill -0 "$1" 2>/dev/null && echo "$3" >&2 && '
+         'kill -KILL "$1"', "vsml-startup-deadline", str(os.getpid()),
+         str(max(1, round(seconds)) + 5), message])
+    try:
+        return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
+    except (RuntimeError, tf.errors.DeadlineExceededError) as e:
+        raise ValueError(f"{message[len('error: '):]} ({' '.join(str(e).split())[:200]})") \
+            from None
+    finally:
+        watchdog.kill()
+        watchdog.wait()
+        extended._check_health_initial_timeout = previous_timeout
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
 def make_replicas(distribution) -> Replicas:
     """Replicas for `config.distribution` (strategy, cpu_devices, tpu)."""
     name = distribution.strategy
@@ -157,10 +194,15 @@ def make_replicas(distribution) -> Replicas:
         return Replicas(tf.distribute.MirroredStrategy(devices=devices))
     if name == "multi_worker":
         resolver = _multi_worker_resolver(distribution.port_base)
-        strategy = tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
+        strategy = _join_cluster(resolver, distribution.startup_timeout_s)
         logging.info("Multi-worker: %s", json.dumps(resolver.cluster_spec().as_dict()))
         return Replicas(strategy)
     if name == "tpu":
+        if not distribution.tpu and not _tpu_available():
+            raise ValueError("distribution.strategy='tpu' but this machine has no TPU (no "
+                             "TPU_NAME, /dev/accel*, /dev/vfio/*): run on a TPU VM, name a "
+                             "remote one with --config.distribution.tpu=NAME, or use "
+                             "strategy 'auto'.")
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
             tpu=distribution.tpu or "local")
         tf.config.experimental_connect_to_cluster(resolver)

@@ -82,17 +82,53 @@ def conv_window_indices(height: int, width: int, kernel_size: int, stride: int) 
     return flat.reshape(out_h * out_w, kernel_size * kernel_size).astype(np.int32)
 
 
+def conv_backward_scatter(height: int, width: int, kernel_size: int, stride: int,
+                          authors_compat: bool = False) -> np.ndarray:
+    """[H' * W' * k * k, H * W]: the weight with which window element (position, kernel
+    element) sends its backward message to each input position.
+
+    Default: every window element reaches the input it reads, weight 1/k^2 (padding counts
+    as a silent sender). `authors_compat` reproduces the paper's code instead, separably
+    per axis: the element for kernel index t of input i is window j with j*s = i + t - 1,
+    kernel index k-1-t (the offset -1 is right for k = 3 only), and windows with
+    j*s >= floor(size / s) are left out (their mask compares an input coordinate with an
+    output bound).
+    """
+    out_h, out_w = -(-height // stride), -(-width // stride)
+    k = kernel_size
+    if not authors_compat:
+        index = conv_window_indices(height, width, k, stride)
+        scatter = np.zeros((index.size, height * width + 1), np.float32)
+        scatter[np.arange(index.size), index.reshape(-1)] = 1.0 / k ** 2
+        return scatter[:, :-1]
+
+    def axis(size, out_size):  # [out, k, size]: window, kernel index -> input weight
+        weights = np.zeros((out_size, k, size), np.float32)
+        for i in range(size):
+            for t in range(k):
+                centre = i + t - 1
+                if centre >= 0 and centre < size // stride and centre % stride == 0:
+                    weights[centre // stride, k - 1 - t, i] = 1.0 / k
+        return weights
+
+    rows, cols = axis(height, out_h), axis(width, out_w)
+    scatter = np.einsum("atr,buq->abturq", rows, cols)
+    return scatter.reshape(out_h * out_w * k * k, height * width)
+
+
 class VSMLConv2D(keras.layers.Layer):
     """Convolutional VSML layer: one k x k x Ci x Co grid of sub-RNN states, shared over
     positions. Each position runs the dense rule on its window; the state update is the
     mean over positions and the messages are means over the connections that produce them.
     """
 
-    def __init__(self, filters: int, kernel_size: int = 3, strides: int = 1, **kwargs):
+    def __init__(self, filters: int, kernel_size: int = 3, strides: int = 1,
+                 authors_compat: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.filters = filters
         self.kernel_size = kernel_size
         self.strides = strides
+        self.authors_compat = authors_compat  # the paper code's backward and init (README)
 
     def output_shape_for(self, input_shape: tuple, num_classes: int) -> tuple:
         if len(input_shape) != 3:
@@ -105,6 +141,8 @@ class VSMLConv2D(keras.layers.Layer):
         return (self.kernel_size ** 2, input_shape[-1], self.filters)
 
     def init_std(self, input_shape: tuple) -> float:
+        if self.authors_compat:  # the paper's code: 1/sqrt of the first axis of (k, k, Ci, Co)
+            return 1.0 / math.sqrt(self.kernel_size)
         return 1.0 / math.sqrt(self.kernel_size ** 2 * input_shape[-1])
 
     def tick(self, params: dict, state, fwd_in, bwd_in, num_micro_ticks: int,
@@ -137,14 +175,15 @@ class VSMLConv2D(keras.layers.Layer):
         # receives the sum over the windows that cover it, divided by k*k (padding counts
         # as a silent sender, as in the paper's code).
         per_element = kernels.message(params, h_pos, "bwd", reduce_axes=(5,), layer_norm=layer_norm)
-        scatter = np.zeros((out_h * out_w * k2, height * width + 1), np.float32)
-        scatter[np.arange(index.size), index.reshape(-1)] = 1.0 / k2
+        scatter = conv_backward_scatter(height, width, self.kernel_size, self.strides,
+                                        self.authors_compat)
         per_element = ops.reshape(per_element, (p, n, out_h * out_w * k2, c_in * msg_size))
         bwd_out = ops.einsum("pnxd,xr->pnrd", per_element,
-                             ops.convert_to_tensor(scatter[:, :-1], dtype=per_element.dtype))
+                             ops.convert_to_tensor(scatter, dtype=per_element.dtype))
         bwd_out = ops.reshape(bwd_out, (p, n, height, width, c_in, msg_size))
         return (h, c), fwd_out, bwd_out
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters,
-                "kernel_size": self.kernel_size, "strides": self.strides}
+                "kernel_size": self.kernel_size, "strides": self.strides,
+                "authors_compat": self.authors_compat}

@@ -47,9 +47,9 @@ def parse_layers(spec: str) -> list[dict]:
     return layers
 
 
-def layers_from_spec(spec) -> list[keras.layers.Layer]:
+def layers_from_spec(spec, authors_compat: bool = False) -> list[keras.layers.Layer]:
     """Layers from a spec string (see `parse_layers`) or a list of dicts. The last layer
-    must be dense: the classifier."""
+    must be dense: the classifier. `authors_compat`: conv layers as in the paper's code."""
     if isinstance(spec, str):
         spec = parse_layers(spec)
     layers = []
@@ -61,7 +61,8 @@ def layers_from_spec(spec) -> list[keras.layers.Layer]:
         elif kind == "conv":
             layers.append(VSMLConv2D(filters=layer.pop("filters", 8),
                                      kernel_size=layer.pop("kernel_size", 3),
-                                     strides=layer.pop("strides", 1), name=f"conv_{i}"))
+                                     strides=layer.pop("strides", 1),
+                                     authors_compat=authors_compat, name=f"conv_{i}"))
         else:
             raise UserError(f"Unknown layer type {kind!r} in model.layers; use 'dense' or "
                             f"'conv'.")
@@ -92,6 +93,7 @@ class VSMLNetwork(EpisodeLearner):
         layer_norm=False,
         init_rand_proportion=0.5,
         compute_dtype="float32",   # or 'bfloat16' for the episode (meta-parameters stay f32)
+        authors_compat=False,      # conv layers exactly as the paper's code (README)
     )
 
     def __init__(self, layers="dense", state_size: int = 16,
@@ -99,9 +101,12 @@ class VSMLNetwork(EpisodeLearner):
                  feed_label: bool = False, backward_pass: bool = False,
                  separate_backward_rnn: bool = False, layerwise_rnns: bool = False,
                  layer_norm: bool = False, init_rand_proportion: float = 0.5,
-                 compute_dtype: str = "float32", **kwargs):
+                 compute_dtype: str = "float32", authors_compat: bool = False, **kwargs):
         super().__init__(**kwargs)
-        self.vsml_layers = layers_from_spec(layers)
+        # authors_compat: conv layers reproduce the paper code's backward messages and
+        # initial-state scale (README, "Differences from the authors' code").
+        self.vsml_layers = layers_from_spec(layers, authors_compat)
+        self.authors_compat = authors_compat
         self.state_size = state_size
         self.msg_size = msg_size
         self.num_micro_ticks = num_micro_ticks

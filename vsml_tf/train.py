@@ -8,8 +8,6 @@ current iteration, saves a checkpoint and exits 0.
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import time
 
@@ -18,6 +16,7 @@ from absl import logging
 import math
 
 from vsml_tf import checkpoints, cli, curves, distribute, evaluate, experiment
+from vsml_tf import workdir as workdir_lib
 from vsml_tf.config import split_list
 from vsml_tf.errors import UserError
 from vsml_tf.estimators import ESTIMATORS
@@ -46,13 +45,6 @@ class StopRequest:
             signal.signal(sig, handler)
 
 
-def write_config(config, workdir: str) -> None:
-    path = os.path.join(workdir, "config.json")
-    with open(path + ".tmp", "w") as f:
-        json.dump(config.to_dict(), f, indent=2, sort_keys=True, default=str)
-    os.replace(path + ".tmp", path)
-
-
 def _progress(config, initial: int, total: int, chief: bool = True):
     from tqdm import tqdm
 
@@ -76,15 +68,15 @@ def check_finite(metrics: dict, iteration: int, config, last_checkpoint) -> None
         f"cause: a step size too large or a zero perturbation ({hint}); lower it and re-run.")
 
 
-def train(config, workdir: str, replicas=None):
+def train(config, workdir: str, replicas=None, allow_config_change: bool = False):
     """Meta-train until config.training.num_iterations; returns (trainer, stopped_early).
 
     Every process restores the latest checkpoint; only the chief logs and writes."""
+    workdir_lib.check(config, workdir, allow_config_change)  # before any work
     replicas = replicas or distribute.make_replicas(config.distribution)
     chief = replicas.is_chief
     if chief:
-        os.makedirs(workdir, exist_ok=True)
-        write_config(config, workdir)
+        workdir_lib.claim(config, workdir)  # locks it and records the config
     trainer = experiment.build_trainer(config, replicas)
     if not trainer.layout.size:
         print(f"Learner {config.learner!r} has no meta-parameters: nothing to meta-train; "
@@ -145,7 +137,8 @@ def main(argv):
     del argv
     config, workdir = cli.config_and_workdir()
     with cli.user_errors():
-        trainer, stopped = train(config, workdir)
+        trainer, stopped = train(config, workdir,
+                                 allow_config_change=cli.ALLOW_CONFIG_CHANGE.value)
         if not stopped and trainer.replicas.is_chief:
             evaluate.evaluate(config, workdir, (trainer.runner, trainer.theta))
 

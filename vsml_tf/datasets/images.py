@@ -51,7 +51,8 @@ IMAGE_SETS = {s.name: s for s in [
 
 
 def resolve_source(name: str, source: str, data_dir: str) -> str:
-    """'files' or 'tfds' for `source` ('auto': the files when data_dir/<name>/ exists)."""
+    """'files' or 'tfds' for `source` ('auto': the files when data_dir/<name>/ exists;
+    else TFDS, without downloads when data_dir is set)."""
     if source not in SOURCES:
         raise UserError(f"data.source={source!r}: use one of {SOURCES}.")
     if source == "files" and not data_dir:
@@ -71,13 +72,20 @@ def load(name: str, split: str, source: str = "auto", data_dir: str = "",
     if kind == "files":
         images, labels = spec.read_files(official_files._join(data_dir, name), split)
     else:
+        # 'auto' with a data_dir: the user keeps data offline, so TFDS may only read what
+        # it has prepared, never download (that would retry for minutes without network).
+        offline = source == "auto" and bool(data_dir)
         try:
             images, labels = tfds_source.load(spec.tfds_name, split, tfds_data_dir,
-                                              tfds_download)
+                                              tfds_download and not offline)
         except tfds_source.TFDSError as e:
-            if data_dir:  # 'auto' looked for the files first: say so
-                raise tfds_source.TFDSError(f"{name}: no {data_dir}/{name}/ with the "
-                                            f"official files, and {e}") from None
+            if offline:  # 'auto' looked for the files first: say so
+                raise tfds_source.TFDSError(
+                    f"{name}: no {official_files._join(data_dir, name)}/ with the official "
+                    f"files ({official_files.EXPECTED_FILES[name]}, from "
+                    f"{official_files.HOMEPAGES[name]}); TFDS has no prepared copy either "
+                    f"and does not download while data.data_dir is set "
+                    f"(--config.data.source=tfds lets it). TFDS said: {e}") from None
             raise
     if spec.grayscale_from_rgb and images.shape[-1] == 3:
         images = images[..., :1]

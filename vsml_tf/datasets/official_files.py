@@ -52,6 +52,17 @@ HOMEPAGES = {
                 "python/images_evaluation.zip)",
 }
 
+# The files each reader expects in DATA_DIR/<name>/, as named in error messages.
+EXPECTED_FILES = {
+    "mnist": "{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz",
+    "fashion_mnist": "{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz",
+    "emnist": "emnist-byclass-{train,test}-{images-idx3,labels-idx1}-ubyte.gz",
+    "kmnist": "kmnist-{train,test}-{imgs,labels}.npz",
+    "cifar10": "cifar-10-batches-py/{data_batch_1..5,test_batch}",
+    "svhn_cropped": "{train,test}_32x32.mat",
+    "omniglot": "images_background.zip, images_evaluation.zip",
+}
+
 SPLIT_NAMES = ("train", "test")
 
 

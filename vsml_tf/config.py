@@ -84,7 +84,9 @@ def base_config() -> ml_collections.ConfigDict:
     ))
 
     c.training = ml_collections.ConfigDict(dict(
-        algorithm="es",            # 'es' or 'gradient'
+        algorithm="es",            # 'es', 'gradient', or 'clone' (vsml_tf/cloning.py)
+        init_from="",              # WORKDIR of another run: start from its latest
+                                   # meta-parameters (fresh optimizer and iteration 0)
         num_iterations=10_001,
         episode_length=500,
         loss_type="mean",          # 'mean' over all steps or 'last' step only
@@ -108,6 +110,21 @@ def base_config() -> ml_collections.ConfigDict:
         meta_batch_size=128,
         learning_rate=1e-3,
         clip_norm=25.0,
+    ))
+
+    # training.algorithm='clone': supervised learning-algorithm cloning of online SGD
+    # (vsml_tf/cloning.py; configs/clone_backprop.py).
+    c.clone = ml_collections.ConfigDict(dict(
+        kappa=300.0,               # weight w = kappa * c[..., 0] (keeps c in tanh's range)
+        alpha=1.0,                 # SGD step of the cloned network (per connection)
+        alpha_bias=0.01,           # its bias step
+        kappa_bias=1.0,            # bias share beta = kappa_bias * c[..., S/2]
+        iterations=3000,           # Adam steps
+        learning_rate=1e-2,        # cosine-decayed to 1% of it
+        pool_size=2048,            # single connections in the rollout pool
+        rollout_steps=4,           # forward + backward ticks per rollout
+        state_weight=10.0,         # weight of the state read-out error vs the messages
+        max_minutes=14.0,          # stop cloning early after this long; 0: no limit
     ))
 
     c.evaluation = ml_collections.ConfigDict(dict(
@@ -214,8 +231,9 @@ def validate(config: ml_collections.ConfigDict) -> None:
     for key in sorted(_keys(config) - valid):
         raise ConfigError(f"Unknown config key '{key}': {suggest(key, valid)}")
     algorithm = config.training.algorithm
-    if algorithm not in ("es", "gradient"):
-        raise ConfigError(f"training.algorithm={algorithm!r}: use 'es' or 'gradient'.")
+    if algorithm not in ("es", "gradient", "clone"):
+        raise ConfigError(f"training.algorithm={algorithm!r}: use 'es', 'gradient' or "
+                          f"'clone'.")
     try:
         workers.check_types(config, base_config())
     except ValueError as e:

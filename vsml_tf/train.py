@@ -75,6 +75,9 @@ def train(config, workdir: str, replicas=None):
     if manager.restore_or_initialize():
         logging.info("Resumed from %s at iteration %d", manager.latest_checkpoint,
                      int(trainer.iteration.numpy()))
+    elif config.training.init_from:
+        logging.info("Starting from %s", checkpoints.init_from(
+            trainer.theta, config.training.init_from))
     replicas.broadcast_from_chief([trainer.theta])
     writer = MetricWriter(config, workdir, enabled=chief)
     ev = config.evaluation
@@ -122,6 +125,13 @@ def train(config, workdir: str, replicas=None):
 def main(argv):
     del argv
     config, workdir = cli.config_and_workdir()
+    if config.training.algorithm == "clone":
+        from vsml_tf import cloning
+        try:
+            cloning.run(config, workdir)
+        except (FileNotFoundError, ValueError) as e:
+            cli.fail(str(e))
+        return
     try:
         trainer, stopped = train(config, workdir)
     except (FileNotFoundError, ValueError) as e:

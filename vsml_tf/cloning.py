@@ -59,6 +59,7 @@ from vsml_tf.network import TANH_BOUND, VSMLNetwork
 from vsml_tf.scan import scan
 
 W_CHANNEL = 0
+GAIN = 8.0  # phi(u) = sigmoid(GAIN u): MNIST online SGD 0.855 at 1000-2000 (2: 0.800)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,19 +100,26 @@ def check_network(network: VSMLNetwork) -> None:
 # The targets: online SGD of the cloned network, per connection and as a learner.
 # ---------------------------------------------------------------------------------------
 
+def activation(u):
+    """phi(u) = sigmoid(u): the LSTM's output gate computes sigmoid(u) * tanh(c) in one
+    step, so phi(u) w is one gate's product (tanh(u) w is a difference of two)."""
+    return ops.sigmoid(GAIN * u)
+
+
 def forward_message(u, w, beta):
-    """m_ab = tanh(u_a) w_ab + beta_ab."""
-    return ops.tanh(u) * w + beta
+    """m_ab = phi(u_a) w_ab + beta_ab."""
+    return activation(u) * w + beta
 
 
 def backward_message(u, w, delta):
-    """d m_ab / d u_a * delta_b = (1 - tanh^2(u_a)) w_ab delta_b."""
-    return (1.0 - ops.square(ops.tanh(u))) * w * delta
+    """d m_ab / d u_a * delta_b = phi'(u_a) w_ab delta_b."""
+    s = activation(u)
+    return s * (1.0 - s) * w * delta
 
 
 def sgd_update(u, w, beta, delta, alpha: float, alpha_bias: float):
     """(w, beta) after one online SGD step."""
-    return w - alpha * ops.tanh(u) * delta, beta - alpha_bias * delta
+    return w - alpha * activation(u) * delta, beta - alpha_bias * delta
 
 
 class SGDCloneTarget(keras.Model):
@@ -193,12 +201,16 @@ class Cloner:
     def __init__(self, network: VSMLNetwork, spec: CloneSpec, pool_size: int = 4096,
                  rollout_steps: int = 4, learning_rate: float = 3e-3,
                  state_weight: float = 100.0, fan_ins=(784, 10), reset_fraction: float = 0.02,
-                 seed: int = 0):
+                 seed: int = 0, jit_compile: bool = True):
         check_network(network)
         self.network, self.spec = network, spec
         self.fwd_rnn, self.bwd_rnn = network.forward_rnns[0], network.backward_rnns[0]
-        self.variables = [getattr(r, n) for r in (self.fwd_rnn, self.bwd_rnn)
-                          for n in r.param_names()]
+        # The forward tick's backward message and the backward tick's forward message
+        # are never read (network.step discards them): those projections stay untrained.
+        self.variables = ([getattr(self.fwd_rnn, n) for n in self.fwd_rnn.param_names()
+                           if not n.startswith("bwd_")] +
+                          [getattr(self.bwd_rnn, n) for n in self.bwd_rnn.param_names()
+                           if not n.startswith("fwd_")])
         self.pool_size, self.rollout_steps = pool_size, rollout_steps
         self.state_weight = state_weight
         self.fan_ins = tuple(fan_ins)
@@ -210,7 +222,7 @@ class Cloner:
         s = spec.state_size
         self.pool_h = tf.Variable(tf.zeros([pool_size, s]))
         self.pool_c = tf.Variable(self.fresh_states(pool_size, self._key(-1))[1])
-        self._step = tf.function(self._train_step, jit_compile=True, autograph=False)
+        self._step = tf.function(self._train_step, jit_compile=jit_compile, autograph=False)
 
     def _key(self, salt):
         return tf.random.experimental.stateless_fold_in(

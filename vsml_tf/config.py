@@ -115,8 +115,8 @@ def base_config() -> ml_collections.ConfigDict:
     # training.algorithm='clone': supervised learning-algorithm cloning of online SGD
     # (vsml_tf/cloning.py; configs/clone_backprop.py).
     c.clone = ml_collections.ConfigDict(dict(
-        kappa=300.0,               # weight w = kappa * c[..., 0] (keeps c in tanh's range)
-        alpha=1.0,                 # SGD step of the cloned network (per connection)
+        kappa=600.0,               # weight w = kappa * c[..., 0] (keeps c in tanh's range)
+        alpha=10.0,                # SGD step of the cloned network (per connection)
         alpha_bias=0.01,           # its bias step
         kappa_bias=1.0,            # bias share beta = kappa_bias * c[..., S/2]
         iterations=3000,           # Adam steps
@@ -124,7 +124,7 @@ def base_config() -> ml_collections.ConfigDict:
         pool_size=2048,            # single connections in the rollout pool
         rollout_steps=4,           # forward + backward ticks per rollout
         state_weight=10.0,         # weight of the state read-out error vs the messages
-        max_minutes=14.0,          # stop cloning early after this long; 0: no limit
+        max_minutes=12.0,          # stop cloning early after this long; 0: no limit
     ))
 
     c.evaluation = ml_collections.ConfigDict(dict(

@@ -1,0 +1,110 @@
+"""Learning-algorithm cloning: the SGD it clones, the cloned tick, the cloning loss, and
+training.init_from."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from vsml_tf import cloning, rng
+from vsml_tf.network import VSMLNetwork
+
+SHIPPED = os.path.join(os.path.dirname(cloning.__file__), "clone_backprop.npz")
+
+
+def clone_network(layers="dense"):
+    return VSMLNetwork(layers=layers, backward_pass=True, separate_backward_rnn=True,
+                       output_idx=0)
+
+
+def numpy_sgd_episode(weights, xs, ys, alpha, alpha_bias):
+    """Online SGD of the cloned network, one loop per connection (shares no code)."""
+    weights = [(w.copy(), b.copy()) for w, b in weights]
+    logits_all = []
+    for x, y in zip(xs, ys):
+        u, inputs = x, []
+        for w, b in weights:
+            inputs.append(u)
+            A, B = w.shape
+            out = np.zeros(B)
+            for a in range(A):
+                for j in range(B):
+                    out[j] += (np.tanh(u[a]) * w[a, j] + b[a, j]) / A
+            u = out
+        logits = 100 * np.tanh(u / 100)
+        p = np.exp(logits - logits.max())
+        delta = p / p.sum() - y
+        logits_all.append(logits)
+        for layer in reversed(range(len(weights))):
+            w, b = weights[layer]
+            u = inputs[layer]
+            A, B = w.shape
+            back = np.zeros(A)
+            for a in range(A):
+                for j in range(B):
+                    back[a] += (1 - np.tanh(u[a]) ** 2) * w[a, j] * delta[j] / B
+                    w[a, j] -= alpha * np.tanh(u[a]) * delta[j]
+                    b[a, j] -= alpha_bias * delta[j]
+            delta = back
+    return np.array(logits_all)
+
+
+def random_episode(steps, inputs, classes, seed=0):
+    r = np.random.default_rng(seed)
+    xs = r.normal(size=(steps, inputs)).astype(np.float32)
+    ys = np.eye(classes, dtype=np.float32)[r.integers(0, classes, steps)]
+    return xs, ys
+
+
+@pytest.mark.parametrize("layers", ["dense", "dense4,dense"])
+def test_sgd_target_matches_numpy_online_sgd(layers):
+    net = clone_network(layers)
+    spec = cloning.CloneSpec(kappa=30.0, alpha=0.7, alpha_bias=0.05)
+    target = cloning.SGDCloneTarget(net, spec)
+    xs, ys = random_episode(12, 6, 3)
+    seeds = tf.constant([[1, 2]], tf.int32)
+    state = target.initial_state(rng.truncated_normal_sampler(seeds), (6,), 3, 1)
+    logits = target.unroll({}, tf.constant(xs)[:, None, None], tf.constant(ys)[:, None, None],
+                           state).numpy()[:, 0, 0]
+    init = [(w.numpy()[0].astype(np.float64), b.numpy()[0].astype(np.float64))
+            for w, b in state]
+    # The draw is the VSML network's own initial state: kernel std kappa/sqrt(A), bias 0.
+    vsml_state = net.initial_state(rng.truncated_normal_sampler(seeds), (6,), 3, 1)
+    np.testing.assert_array_equal(init[0][0], 30.0 * vsml_state[0][1].numpy()[0, 0, ..., 0])
+    assert not init[0][1].any()
+    expected = numpy_sgd_episode(init, xs.astype(np.float64), ys, 0.7, 0.05)
+    np.testing.assert_allclose(logits, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_sgd_target_step_is_gradient_descent_with_the_stated_step_sizes():
+    """Shallow: the update is SGD on y = mean_a tanh(x_a) W_ab + b with step alpha * A on
+    the kernel and alpha_bias on the bias (up to the 100 tanh(./100) bound's derivative)."""
+    net = clone_network()
+    spec = cloning.CloneSpec(kappa=30.0, alpha=0.5, alpha_bias=0.1)
+    target = cloning.SGDCloneTarget(net, spec)
+    A, C = 7, 4
+    xs, ys = random_episode(1, A, C, seed=3)
+    w = tf.constant(np.random.default_rng(1).normal(size=(1, A, C)), tf.float32)
+    beta = tf.constant(np.random.default_rng(2).normal(size=(1, A, C)) * 0.1, tf.float32)
+    (w_new, beta_new), = target.step({}, [(w, beta)], xs[None, :1], ys[None, :1])[0]
+    with tf.GradientTape() as tape:
+        tape.watch([w, beta])
+        bias = tf.reduce_mean(beta, axis=1)  # b_b = mean_a beta_ab
+        y = tf.reduce_mean(tf.tanh(xs[0])[None, :, None] * w, axis=1) + bias
+        loss = tf.keras.losses.categorical_crossentropy(ys[:1], y, from_logits=True)
+    g_w, g_b = tape.gradient(loss, [w, bias])
+    np.testing.assert_allclose(w_new, w - 0.5 * A * g_w, rtol=1e-3, atol=1e-5)
+    np.testing.assert_allclose(tf.reduce_mean(beta_new, 1), bias - 0.1 * g_b, rtol=1e-3,
+                               atol=1e-5)
+
+
+def test_cloning_loss_decreases():
+    keras.utils.set_random_seed(0)
+    net = clone_network()
+    cloner = cloning.Cloner(net, cloning.CloneSpec(kappa=300.0, alpha=1.0), pool_size=256,
+                            rollout_steps=2, learning_rate=1e-2, state_weight=10.0,
+                            jit_compile=False)
+    losses = [sum(cloner.step()) for _ in range(40)]
+    assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5]), losses

@@ -19,6 +19,10 @@ def clone_network(layers="dense"):
                        output_idx=0)
 
 
+def phi(u):
+    return 1.0 / (1.0 + np.exp(-cloning.GAIN * u))
+
+
 def numpy_sgd_episode(weights, xs, ys, alpha, alpha_bias):
     """Online SGD of the cloned network, one loop per connection (shares no code)."""
     weights = [(w.copy(), b.copy()) for w, b in weights]
@@ -31,7 +35,7 @@ def numpy_sgd_episode(weights, xs, ys, alpha, alpha_bias):
             out = np.zeros(B)
             for a in range(A):
                 for j in range(B):
-                    out[j] += (np.tanh(u[a]) * w[a, j] + b[a, j]) / A
+                    out[j] += (phi(u[a]) * w[a, j] + b[a, j]) / A
             u = out
         logits = 100 * np.tanh(u / 100)
         p = np.exp(logits - logits.max())
@@ -44,8 +48,8 @@ def numpy_sgd_episode(weights, xs, ys, alpha, alpha_bias):
             back = np.zeros(A)
             for a in range(A):
                 for j in range(B):
-                    back[a] += (1 - np.tanh(u[a]) ** 2) * w[a, j] * delta[j] / B
-                    w[a, j] -= alpha * np.tanh(u[a]) * delta[j]
+                    back[a] += cloning.GAIN * phi(u[a]) * (1 - phi(u[a])) * w[a, j] * delta[j] / B
+                    w[a, j] -= alpha * phi(u[a]) * delta[j]
                     b[a, j] -= alpha_bias * delta[j]
             delta = back
     return np.array(logits_all)
@@ -79,7 +83,7 @@ def test_sgd_target_matches_numpy_online_sgd(layers):
 
 
 def test_sgd_target_step_is_gradient_descent_with_the_stated_step_sizes():
-    """Shallow: the update is SGD on y = mean_a tanh(x_a) W_ab + b with step alpha * A on
+    """Shallow: the update is SGD on y = mean_a phi(x_a) W_ab + b with step alpha * A on
     the kernel and alpha_bias on the bias (up to the 100 tanh(./100) bound's derivative)."""
     net = clone_network()
     spec = cloning.CloneSpec(kappa=30.0, alpha=0.5, alpha_bias=0.1)
@@ -92,7 +96,7 @@ def test_sgd_target_step_is_gradient_descent_with_the_stated_step_sizes():
     with tf.GradientTape() as tape:
         tape.watch([w, beta])
         bias = tf.reduce_mean(beta, axis=1)  # b_b = mean_a beta_ab
-        y = tf.reduce_mean(tf.tanh(xs[0])[None, :, None] * w, axis=1) + bias
+        y = tf.reduce_mean(tf.sigmoid(cloning.GAIN * xs[0])[None, :, None] * w, axis=1) + bias
         loss = tf.keras.losses.categorical_crossentropy(ys[:1], y, from_logits=True)
     g_w, g_b = tape.gradient(loss, [w, bias])
     np.testing.assert_allclose(w_new, w - 0.5 * A * g_w, rtol=1e-3, atol=1e-5)
@@ -108,3 +112,65 @@ def test_cloning_loss_decreases():
                             jit_compile=False)
     losses = [sum(cloner.step()) for _ in range(40)]
     assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5]), losses
+
+
+def test_init_from_loads_bit_exact_and_rejects_other_sizes(tmp_path):
+    from configs import testing
+    from vsml_tf import train
+
+    source = testing.get_config("gradient")
+    source.evaluation.every = 0
+    source.logging.tensorboard = source.logging.wandb.enabled = False
+    trained, _ = train.train(source, str(tmp_path / "a"))
+    config = testing.get_config("es")
+    config.evaluation.every = 0
+    config.logging.tensorboard = config.logging.wandb.enabled = False
+    config.training.num_iterations = 0
+    config.training.init_from = str(tmp_path / "a")
+    started, _ = train.train(config, str(tmp_path / "b"))
+    np.testing.assert_array_equal(started.theta.numpy(), trained.theta.numpy())
+    assert int(started.iteration.numpy()) == 0
+    config.model.state_size = 8
+    with pytest.raises(ValueError, match="init_from.*same learner"):
+        train.train(config, str(tmp_path / "c"))
+
+
+def shipped_network():
+    if not os.path.exists(SHIPPED):
+        pytest.skip(f"no shipped clone at {SHIPPED}")
+    net = clone_network()
+    cloning.load_params(SHIPPED, net)
+    return net
+
+
+def test_cloned_tick_follows_the_backprop_formulas():
+    """One step of a dense layer with the shipped clone against the formulas, from a
+    state that has run a few steps (on-distribution h). Tolerances are the measured
+    errors with margin, relative to the targets' scale."""
+    net = shipped_network()
+    spec = cloning.CloneSpec()
+    layer = net.vsml_layers[0]
+    fwd_p, bwd_p = (r.params(1) for r in (net.forward_rnns[0], net.backward_rnns[0]))
+    r = np.random.default_rng(0)
+    A, B, S, M = 40, 10, 16, 8
+    sample = rng.truncated_normal_sampler(tf.constant([[3, 4]], tf.int32))
+    (h, c), = net.initial_state(sample, (A,), B, 1)
+    u_all = np.where(r.random((6, A)) < 0.6, -0.4242, r.uniform(-0.42, 2.8, (6, A)))
+    d_all = r.uniform(-0.3, 0.3, (6, B))
+    msg = lambda v: tf.pad(tf.constant(v, tf.float32)[None, None, :, None],
+                           [[0, 0], [0, 0], [0, 0], [0, M - 1]])
+    for t in range(6):
+        w = spec.kappa * c.numpy()[0, 0, ..., 0]
+        beta = spec.kappa_bias * c.numpy()[0, 0, ..., S // 2]
+        u, delta = u_all[t], d_all[t]
+        (h, c), f_out, _ = layer.tick(fwd_p, (h, c), msg(u), msg(np.zeros(B)), 2)
+        (h, c), _, b_out = layer.tick(bwd_p, (h, c), msg(u), msg(delta), 2)
+    phi = 1 / (1 + np.exp(-cloning.GAIN * u))
+    y = np.mean(phi[:, None] * w + beta, 0)
+    w_next = w - spec.alpha * phi[:, None] * delta[None]
+    scale_y = np.abs(phi[:, None] * w).mean()
+    np.testing.assert_allclose(f_out.numpy()[0, 0, :, 0], y, atol=0.1 * scale_y)
+    assert np.abs(f_out.numpy()[0, 0, :, 1:]).max() < 0.1 * scale_y
+    step = np.abs(w_next - w).mean()
+    err = np.abs(spec.kappa * c.numpy()[0, 0, ..., 0] - w_next).mean()
+    assert err < 0.2 * step, (err, step)

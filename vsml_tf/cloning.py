@@ -72,8 +72,8 @@ GAIN = 8.0  # phi(u) = sigmoid(GAIN u): MNIST online SGD 0.855 at 1000-2000 (2: 
 @dataclasses.dataclass(frozen=True)
 class CloneSpec:
     """What is cloned: message gain kappa (w = kappa * c[W_CHANNEL]) and SGD step alpha."""
-    kappa: float = 10.0
-    alpha: float = 0.1
+    kappa: float = 600.0
+    alpha: float = 10.0
     alpha_bias: float = 0.01
     kappa_bias: float = 1.0
     state_size: int = 16

@@ -12,7 +12,10 @@ step sizes), 16 test episodes of 2,000 steps. Writes a normal checkpoint, eval/c
 and curves.png (learners vsml_clone and sgd_clone_target) and eval/summary.txt with the
 agreement (predicted class equal to SGD's) and |accuracy difference|.
 
-Measured: see README, "Learning to implement backprop".
+Measured (shallow, seed 0, shared 2-core CPU under load): cloning 11 min 11 s, meta-test
+16 min 16 s. Accuracy over steps 1000-1999: clone 0.854, its SGD 0.849; the clone
+predicts SGD's class on 98.4% of all steps; steps 0-99: 0.378 vs 0.382. Deep: not
+measured yet. README, "Learning to implement backprop", has the table and the plot.
 """
 
 from vsml_tf.config import base_config

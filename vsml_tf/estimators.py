@@ -151,3 +151,15 @@ ESTIMATORS = Registry("training.algorithm", {
     "es": AntitheticES,
     "gradient": Backprop,
 })
+
+
+def _cloning():
+    from vsml_tf import cloning
+    return cloning.run
+
+
+# training.algorithm values that fit theta without episodes or a MetaTrainer: name ->
+# a function returning their `run(config, workdir)` (imported only when used).
+SUPERVISED = Registry("training.algorithm", {
+    "clone": _cloning,  # learning-algorithm cloning of online SGD (vsml_tf/cloning.py)
+})

@@ -26,7 +26,6 @@ from vsml_tf.learner import DataSpec
 from vsml_tf.runner import EpisodeRunner
 from vsml_tf.trainers import MetaTrainer
 
-
 PREPROCESSING_SCOPES = ("shape", "none", "all")  # evaluation.preprocessing, see `sampler`
 
 

@@ -8,18 +8,17 @@ current iteration, saves a checkpoint and exits 0.
 
 from __future__ import annotations
 
+import math
 import signal
 import time
 
 from absl import logging
 
-import math
-
 from vsml_tf import checkpoints, cli, curves, distribute, evaluate, experiment
 from vsml_tf import workdir as workdir_lib
 from vsml_tf.config import split_list
 from vsml_tf.errors import UserError
-from vsml_tf.estimators import ESTIMATORS
+from vsml_tf.estimators import ESTIMATORS, SUPERVISED
 from vsml_tf.meta_test import meta_test
 from vsml_tf.writers import MetricWriter
 
@@ -87,6 +86,9 @@ def train(config, workdir: str, replicas=None, allow_config_change: bool = False
     if manager.restore_or_initialize():
         logging.info("Resumed from %s at iteration %d", manager.latest_checkpoint,
                      int(trainer.iteration.numpy()))
+    elif config.training.init_from:
+        logging.info("Starting from %s", checkpoints.init_from(
+            trainer.theta, config.training.init_from))
     replicas.broadcast_from_chief([trainer.theta])
     writer = MetricWriter(config, workdir, enabled=chief)
     ev = config.evaluation
@@ -137,6 +139,9 @@ def main(argv):
     del argv
     config, workdir = cli.config_and_workdir()
     with cli.user_errors():
+        if config.training.algorithm in SUPERVISED:  # e.g. cloning: no meta-trainer
+            SUPERVISED.lookup(config.training.algorithm)()(config, workdir)
+            return
         trainer, stopped = train(config, workdir,
                                  allow_config_change=cli.ALLOW_CONFIG_CHANGE.value)
         if not stopped and trainer.replicas.is_chief:

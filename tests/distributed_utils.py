@@ -3,6 +3,7 @@ final meta-parameters back from its checkpoint."""
 
 import os
 import subprocess
+import sys
 
 import tensorflow as tf
 
@@ -22,10 +23,16 @@ def meta_params(workdir):
     return tf.train.load_variable(path, "meta_params/.ATTRIBUTES/VARIABLE_VALUE"), path
 
 
-def run(cmd, workdir, env=None):
+def launch(cmd, workdir, env=None) -> str:
+    """Run cmd --workdir=workdir to completion; its stdout and stderr."""
     result = subprocess.run(cmd + [f"--workdir={workdir}"], cwd=ROOT, env=env or ENV,
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, (result.stdout[-2000:], result.stderr[-4000:])
+    return result.stdout + result.stderr
+
+
+def run(cmd, workdir, env=None):
+    launch(cmd, workdir, env)
     return meta_params(workdir)
 
 
@@ -33,3 +40,18 @@ def stopped_at(out: str) -> int:
     """The iteration from train.py's 'Stopped at iteration N;' warning."""
     assert "Stopped at iteration " in out, out[-3000:]
     return int(out.split("Stopped at iteration ")[1].split(";")[0])
+
+
+def one_replica_runner(base_dir):
+    """algorithm -> (theta, checkpoint path) of `vsml-train` COMMON on one replica, run once
+    per session: the reference every distributed run is compared with."""
+    cache = {}
+
+    def get(algorithm: str = "es"):
+        if algorithm not in cache:
+            cmd = [sys.executable, "-m", "vsml_tf.train", *COMMON,
+                   f"--config.training.algorithm={algorithm}"]
+            cache[algorithm] = run(cmd, base_dir / algorithm)
+        return cache[algorithm]
+
+    return get

@@ -15,10 +15,10 @@ from distributed_utils import ATOL, COMMON, ENV, ROOT, meta_params, run, stopped
 from vsml_tf.distribute import Replicas
 
 @pytest.mark.parametrize("algorithm", ["es", "gradient"])
-def test_mirrored_and_multi_worker_match_one_replica(tmp_path, algorithm):
+def test_mirrored_and_multi_worker_match_one_replica(tmp_path, algorithm, one_replica):
     args = COMMON + [f"--config.training.algorithm={algorithm}"]
     train = [sys.executable, "-m", "vsml_tf.train"]
-    single, single_path = run(train + args, tmp_path / "one")
+    single, single_path = one_replica(algorithm)
     mirrored, mirrored_path = run(train + args + ["--config.distribution.strategy=mirrored",
                                                   "--config.distribution.cpu_devices=2"],
                                   tmp_path / "mirrored")
@@ -101,7 +101,7 @@ def consecutive_free_ports(n):
     raise RuntimeError("no consecutive free ports")
 
 
-def test_slurm_environment_drives_multi_worker_training(tmp_path):
+def test_slurm_environment_drives_multi_worker_training(tmp_path, one_replica):
     """Two tasks of a Slurm job step on one node, as srun sets their environment: the
     real SlurmClusterResolver builds the cluster and training matches one replica."""
     base = consecutive_free_ports(2)
@@ -117,11 +117,11 @@ def test_slurm_environment_drives_multi_worker_training(tmp_path):
     for p, out in zip(procs, outs):
         assert p.returncode == 0, out[-3000:]
     slurm_theta, _ = meta_params(tmp_path / "slurm")
-    single, _ = run([sys.executable, "-m", "vsml_tf.train", *COMMON], tmp_path / "one")
+    single, _ = one_replica("es")
     np.testing.assert_allclose(slurm_theta, single, rtol=0, atol=ATOL)
 
 
-def test_worker_split_follows_the_global_shard_index(tmp_path):
+def test_worker_split_follows_the_global_shard_index(tmp_path, one_replica):
     """Half the workers meta-train with a random projection: one device (2 shards) and
     two replicas (one shard each) compute the same update, which differs from no split."""
     split = ["--config.data.rand_proj=worker_split([False, True])"]
@@ -130,6 +130,6 @@ def test_worker_split_follows_the_global_shard_index(tmp_path):
     mirrored, _ = run(train + split + ["--config.distribution.strategy=mirrored",
                                        "--config.distribution.cpu_devices=2"],
                       tmp_path / "mirrored")
-    no_split, _ = run(train, tmp_path / "plain")
+    no_split, _ = one_replica("es")
     np.testing.assert_allclose(mirrored, one_device, rtol=0, atol=ATOL)
     assert np.abs(no_split - one_device).max() > 1e-4

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from distributed_utils import ATOL, COMMON, ENV, ROOT, meta_params, run, stopped_at
+from distributed_utils import ATOL, COMMON, ENV, ROOT, launch, meta_params, stopped_at
 
 
 def _missing() -> str | None:
@@ -39,12 +39,20 @@ HOROVODRUN = ["horovodrun", "-np", "2", "-H", "localhost:2", "--gloo",
               sys.executable, "-m", "vsml_tf.train"]
 
 
+def rank_output(out: str, rank: int) -> str:
+    """The lines horovodrun prefixed with [rank]."""
+    return "".join(line for line in out.splitlines(True) if line.startswith(f"[{rank}]"))
+
+
 @pytest.mark.parametrize("algorithm", ["es", "gradient"])
-def test_horovodrun_matches_one_replica(tmp_path, algorithm):
+def test_horovodrun_matches_one_replica(tmp_path, algorithm, one_replica):
     args = COMMON + [f"--config.training.algorithm={algorithm}"]
-    single, single_path = run([sys.executable, "-m", "vsml_tf.train"] + args, tmp_path / "one")
-    hvd, hvd_path = run(HOROVODRUN + args + ["--config.distribution.strategy=horovod"],
-                        tmp_path / "horovod", env=HVD_ENV)
+    single, single_path = one_replica(algorithm)
+    out = launch(HOROVODRUN + args + ["--config.distribution.strategy=horovod"],
+                 tmp_path / "horovod", env=HVD_ENV)
+    # One run of 2 ranks, not 2 runs of 1: only rank 0 (the chief) logs its steps.
+    assert "step 2:" in rank_output(out, 0) and "step " not in rank_output(out, 1), out
+    hvd, hvd_path = meta_params(tmp_path / "horovod")
     names = lambda p: sorted(n for n, _ in tf.train.list_variables(p) if "meta_params" in n)
     assert names(hvd_path) == names(single_path)
     assert hvd_path.endswith("ckpt-3")
@@ -89,7 +97,6 @@ def test_sigterm_on_one_rank_stops_both_after_the_same_iteration(tmp_path):
     _rank_process(proc.pid, 1).send_signal(signal.SIGTERM)
     out = "".join(lines) + proc.communicate(timeout=300)[0]
     assert proc.returncode == 0, out[-4000:]
-    rank_out = lambda r: "".join(l for l in out.splitlines(True) if l.startswith(f"[{r}]"))
     _, path = meta_params(workdir)
-    assert stopped_at(rank_out(0)) == stopped_at(rank_out(1)) == \
+    assert stopped_at(rank_output(out, 0)) == stopped_at(rank_output(out, 1)) == \
         int(path.rsplit("-", 1)[1]) >= 4

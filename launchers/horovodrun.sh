@@ -5,10 +5,10 @@
 #   e.g. launchers/horovodrun.sh 8 -H node1:4,node2:4 --config=configs/paper_es.py \
 #            --workdir=/shared/runs/es
 #
-# Needs Horovod built against the installed TensorFlow (pip install 'vsml-tf[horovod]';
-# see the README's Horovod section for builds known to work). Only Horovod's core
-# collectives are used (allgather of fitnesses, allreduce of the meta-gradient); rank 0
-# logs and writes checkpoints, which must be on a file system every host can read.
+# Needs Horovod built against the installed TensorFlow: launchers/install_horovod.sh (see
+# the README's Horovod section). Only Horovod's core collectives are used (allgather of
+# fitnesses, allreduce of the meta-gradient); rank 0 logs and writes checkpoints, which
+# must be on a file system every host can read.
 set -euo pipefail
 if [[ $# -lt 1 || ! "$1" =~ ^[0-9]+$ ]]; then
   sed -n '2,12p' "$0"; exit 2

@@ -1,7 +1,6 @@
 """Distributed meta-training for real: MirroredStrategy on logical CPUs and
 MultiWorkerMirroredStrategy with processes on localhost give the 1-replica result."""
 
-import os
 import signal
 import socket
 import subprocess
@@ -12,33 +11,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vsml_tf import checkpoints
+from distributed_utils import ATOL, COMMON, ENV, ROOT, meta_params, run, stopped_at
 from vsml_tf.distribute import Replicas
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-COMMON = ["--config=configs/testing.py", "--config.training.num_iterations=3",
-          "--config.evaluation.every=0", "--config.logging.wandb.enabled=False"]
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-
-
-def meta_params(workdir):
-    path = tf.train.latest_checkpoint(checkpoints.directory(workdir))
-    assert path is not None, f"no checkpoint in {workdir}"
-    return tf.train.load_variable(path, "meta_params/.ATTRIBUTES/VARIABLE_VALUE"), path
-
-
-def run(cmd, workdir):
-    result = subprocess.run(cmd + [f"--workdir={workdir}"], cwd=ROOT, env=ENV,
-                            capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stderr[-4000:]
-    return meta_params(workdir)
-
-
 @pytest.mark.parametrize("algorithm", ["es", "gradient"])
-def test_mirrored_and_multi_worker_match_one_replica(tmp_path, algorithm):
+def test_mirrored_and_multi_worker_match_one_replica(tmp_path, algorithm, one_replica):
     args = COMMON + [f"--config.training.algorithm={algorithm}"]
     train = [sys.executable, "-m", "vsml_tf.train"]
-    single, single_path = run(train + args, tmp_path / "one")
+    single, single_path = one_replica(algorithm)
     mirrored, mirrored_path = run(train + args + ["--config.distribution.strategy=mirrored",
                                                   "--config.distribution.cpu_devices=2"],
                                   tmp_path / "mirrored")
@@ -50,8 +30,8 @@ def test_mirrored_and_multi_worker_match_one_replica(tmp_path, algorithm):
     initial = tf.train.load_variable(single_path.replace("ckpt-3", "ckpt-2"),
                                      "meta_params/.ATTRIBUTES/VARIABLE_VALUE")
     assert np.abs(single - initial).max() > 1e-4  # the last iteration did move theta
-    np.testing.assert_allclose(mirrored, single, rtol=0, atol=1e-5)
-    np.testing.assert_allclose(workers, single, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(mirrored, single, rtol=0, atol=ATOL)
+    np.testing.assert_allclose(workers, single, rtol=0, atol=ATOL)
 
 
 def free_ports(n):
@@ -90,9 +70,8 @@ def test_sigterm_on_one_worker_stops_all_workers_together(tmp_path):
     worker_out = worker.communicate(timeout=300)[0]
     assert chief.returncode == 0, chief_out[-3000:]
     assert worker.returncode == 0, worker_out[-3000:]
-    stopped = lambda out: int(out.split("Stopped at iteration ")[1].split(";")[0])
     _, path = meta_params(workdir)
-    assert stopped(chief_out) == stopped(worker_out) == int(path.rsplit("-", 1)[1]) >= 4
+    assert stopped_at(chief_out) == stopped_at(worker_out) == int(path.rsplit("-", 1)[1]) >= 4
 
 
 def test_single_process_replicas_are_the_default():
@@ -122,7 +101,7 @@ def consecutive_free_ports(n):
     raise RuntimeError("no consecutive free ports")
 
 
-def test_slurm_environment_drives_multi_worker_training(tmp_path):
+def test_slurm_environment_drives_multi_worker_training(tmp_path, one_replica):
     """Two tasks of a Slurm job step on one node, as srun sets their environment: the
     real SlurmClusterResolver builds the cluster and training matches one replica."""
     base = consecutive_free_ports(2)
@@ -138,11 +117,11 @@ def test_slurm_environment_drives_multi_worker_training(tmp_path):
     for p, out in zip(procs, outs):
         assert p.returncode == 0, out[-3000:]
     slurm_theta, _ = meta_params(tmp_path / "slurm")
-    single, _ = run([sys.executable, "-m", "vsml_tf.train", *COMMON], tmp_path / "one")
-    np.testing.assert_allclose(slurm_theta, single, rtol=0, atol=1e-5)
+    single, _ = one_replica("es")
+    np.testing.assert_allclose(slurm_theta, single, rtol=0, atol=ATOL)
 
 
-def test_worker_split_follows_the_global_shard_index(tmp_path):
+def test_worker_split_follows_the_global_shard_index(tmp_path, one_replica):
     """Half the workers meta-train with a random projection: one device (2 shards) and
     two replicas (one shard each) compute the same update, which differs from no split."""
     split = ["--config.data.rand_proj=worker_split([False, True])"]
@@ -151,8 +130,8 @@ def test_worker_split_follows_the_global_shard_index(tmp_path):
     mirrored, _ = run(train + split + ["--config.distribution.strategy=mirrored",
                                        "--config.distribution.cpu_devices=2"],
                       tmp_path / "mirrored")
-    no_split, _ = run(train, tmp_path / "plain")
-    np.testing.assert_allclose(mirrored, one_device, rtol=0, atol=1e-5)
+    no_split, _ = one_replica("es")
+    np.testing.assert_allclose(mirrored, one_device, rtol=0, atol=ATOL)
     assert np.abs(no_split - one_device).max() > 1e-4
 
 

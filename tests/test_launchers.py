@@ -19,8 +19,9 @@ def test_launcher_parses_and_documents_its_usage(script):
     assert subprocess.run(["bash", "-n", script]).returncode == 0
     header = open(script).read().split("\nset -euo pipefail")[0]
     assert "# Usage:" in header
-    if script.endswith(".sh"):  # no arguments: print the usage header, exit 2
-        out = subprocess.run(["bash", script], capture_output=True, text=True,
+    if script.endswith(".sh"):  # no arguments (--help where none are needed): usage, exit 2
+        args = ["--help"] if script.endswith("install_horovod.sh") else []
+        out = subprocess.run(["bash", script, *args], capture_output=True, text=True,
                              env={**os.environ, "PATH": os.environ["PATH"]})
         assert out.returncode == 2 and "Usage:" in out.stdout
 
@@ -48,12 +49,3 @@ def test_sweep_with_unknown_key_is_rejected(tmp_path):
                          capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 2 and "es.popsize" in out.stderr
 
-
-def test_horovod_runs_where_it_imports(tmp_path):
-    pytest.importorskip("horovod.tensorflow", reason="Horovod is not installed here (it "
-                        "does not build against TF 2.21; see README 'Horovod')")
-    out = subprocess.run(["bash", "launchers/horovodrun.sh", "2",
-                          "--config=configs/testing.py", f"--workdir={tmp_path}",
-                          "--config.logging.wandb.enabled=False"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=900)
-    assert out.returncode == 0, out.stderr[-3000:]

@@ -214,7 +214,7 @@ def make_replicas(distribution) -> Replicas:
         except ImportError as e:
             raise UserError(
                 "distribution.strategy='horovod' needs Horovod built for this TensorFlow: "
-                "pip install 'vsml-tf[horovod]' (see README, 'Horovod'), or use "
+                "launchers/install_horovod.sh builds it (see README, 'Horovod'), or use "
                 f"'multi_worker'. ({e})") from e
         hvd.init()
         if gpus:

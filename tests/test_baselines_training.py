@@ -9,7 +9,6 @@ import sys
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from gradient_check import assert_meta_gradient_matches_finite_differences
 from vsml_tf import config as config_lib, evaluate, experiment

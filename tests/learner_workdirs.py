@@ -15,5 +15,6 @@ def write_workdir(path, config, theta=None):
     os.makedirs(path, exist_ok=True)
     with open(os.path.join(path, "config.json"), "w") as f:
         json.dump(config.to_dict(), f, indent=2, sort_keys=True, default=str)
-    checkpoints.manager(trainer.checkpoint_items(), path).save()
+    checkpoints.manager(trainer.checkpoint_items(), path).save(
+        checkpoint_number=int(trainer.iteration.numpy()))
     return trainer

@@ -103,8 +103,8 @@ def _first_usable(folder: str, what: str):
         skipped.append((prefix, why))
     if skipped:
         listed = "; ".join(f"{os.path.basename(p)}: {why}" for p, why in skipped)
-        raise ValueError(f"No usable checkpoint in {folder} ({listed}). Move that folder "
-                         f"away to start from iteration 0.")
+        raise UserError(f"No usable checkpoint in {folder} ({listed}). Move that folder "
+                        f"away to start from iteration 0.")
     return None, []
 
 
@@ -164,8 +164,8 @@ class Manager:
         if why is not None:
             if older:
                 write_state(self.directory, older[-1], older[-self.max_to_keep:])
-            raise ValueError(f"Checkpoint {path} does not read back ({why}); the older "
-                             f"checkpoints are kept. Check the disk and re-run to resume.")
+            raise UserError(f"Checkpoint {path} does not read back ({why}); the older "
+                            f"checkpoints are kept. Check the disk and re-run to resume.")
         kept = older[len(older) - self.max_to_keep + 1:] if self.max_to_keep > 1 else []
         for old in older:
             if old not in kept:

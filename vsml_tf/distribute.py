@@ -165,7 +165,7 @@ def _join_cluster(resolver, seconds: float) -> tf.distribute.MultiWorkerMirrored
     try:
         return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
     except (RuntimeError, tf.errors.DeadlineExceededError) as e:
-        raise ValueError(f"{message[len('error: '):]} ({' '.join(str(e).split())[:200]})") \
+        raise UserError(f"{message[len('error: '):]} ({' '.join(str(e).split())[:200]})") \
             from None
     finally:
         watchdog.kill()
@@ -199,10 +199,10 @@ def make_replicas(distribution) -> Replicas:
         return Replicas(strategy)
     if name == "tpu":
         if not distribution.tpu and not _tpu_available():
-            raise ValueError("distribution.strategy='tpu' but this machine has no TPU (no "
-                             "TPU_NAME, /dev/accel*, /dev/vfio/*): run on a TPU VM, name a "
-                             "remote one with --config.distribution.tpu=NAME, or use "
-                             "strategy 'auto'.")
+            raise UserError("distribution.strategy='tpu' but this machine has no TPU (no "
+                            "TPU_NAME, /dev/accel*, /dev/vfio/*): run on a TPU VM, name a "
+                            "remote one with --config.distribution.tpu=NAME, or use "
+                            "strategy 'auto'.")
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
             tpu=distribution.tpu or "local")
         tf.config.experimental_connect_to_cluster(resolver)

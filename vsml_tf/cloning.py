@@ -60,7 +60,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from vsml_tf import rng
+from vsml_tf import kernels, rng
 from vsml_tf import sub_rnn as rnn
 from vsml_tf.errors import UserError
 from vsml_tf.learner import TANH_BOUND
@@ -193,7 +193,7 @@ def connection_tick(params, h, c, fwd, bwd, ticks: int):
               + params["bias"][:, None])
     h, c = h[None], c[None]
     for _ in range(ticks):
-        h, c = rnn.lstm_cell(rnn.project(h, w_h) + inputs, c)
+        h, c = kernels.lstm_cell(rnn.project(h, w_h) + inputs, c)
     fwd_out = rnn.project(h, params["fwd_kernel"]) + params["fwd_bias"][:, None]
     bwd_out = rnn.project(h, params["bwd_kernel"]) + params["bwd_bias"][:, None]
     return h[0], c[0], fwd_out[0], bwd_out[0]

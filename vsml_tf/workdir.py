@@ -22,6 +22,7 @@ from absl import logging
 
 from vsml_tf import checkpoints
 from vsml_tf.config import base_config
+from vsml_tf.errors import UserError
 
 # Config sections / keys whose change makes existing checkpoints mean something else.
 MEANING = ("seed", "learner", "model", "baselines", "data", "training.algorithm")
@@ -33,7 +34,7 @@ LOCK_FILE = ".lock"
 _held: dict[str, int] = {}  # realpath of workdir -> fd holding its lock (this process)
 
 
-class WorkdirError(ValueError):
+class WorkdirError(UserError):
     """The workdir cannot take this run (reported as a one-line error)."""
 
 

@@ -158,17 +158,23 @@ def _join_cluster(resolver, seconds: float) -> tf.distribute.MultiWorkerMirrored
                f"worker probably died or never started: see its log.")
     # TensorFlow's coordination service may wait for the peers before that barrier, with
     # the GIL held and SIGTERM caught: a separate process enforces the deadline.
+    # Its own process group, so that ending it also ends its `sleep`, which would otherwise
+    # outlive it holding this process's stderr open (a reader of our output would wait).
     watchdog = subprocess.Popen(
         ["sh", "-c", 'sleep "$2"; kill -0 "$1" 2>/dev/null && echo "$3" >&2 && '
          'kill -KILL "$1"', "vsml-startup-deadline", str(os.getpid()),
-         str(max(1, round(seconds)) + 5), message])
+         str(max(1, round(seconds)) + 5), message],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True)
     try:
         return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
     except (RuntimeError, tf.errors.DeadlineExceededError) as e:
         raise UserError(f"{message[len('error: '):]} ({' '.join(str(e).split())[:200]})") \
             from None
     finally:
-        watchdog.kill()
+        try:
+            os.killpg(watchdog.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         watchdog.wait()
         extended._check_health_initial_timeout = previous_timeout
         for sig, handler in previous.items():

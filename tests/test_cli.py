@@ -152,3 +152,20 @@ def test_sigterm_saves_exits_zero_and_resumes_exactly(tmp_path):
     whole = trained_state(str(tmp_path / "whole"), training__num_iterations=stopped_at + 2,
                           evaluation__every=0)
     assert_same_trainer_state(whole, resumed)
+
+
+def test_non_finite_theta_stops_before_it_is_saved(tmp_path):
+    """Issue 17, defect 1: a step size that overflows theta stops the run with one line,
+    and every checkpoint left on disk holds finite meta-parameters."""
+    from vsml_tf.errors import UserError
+
+    config = make_config(es__learning_rate=3e38, checkpoint__every=1, evaluation__every=0)
+    config.training.num_iterations = 6
+    with pytest.raises(UserError, match=r"Iteration \d+: .*not finite.*es.learning_rate"):
+        train(config, str(tmp_path))
+    saved = glob.glob(str(tmp_path / "checkpoints" / "ckpt-*.index"))
+    assert saved  # the first step's theta (~3e38) is still finite and was saved
+    for index in saved:
+        theta = tf.train.load_variable(index[:-len(".index")],
+                                       "meta_params/.ATTRIBUTES/VARIABLE_VALUE")
+        assert np.isfinite(theta).all(), index

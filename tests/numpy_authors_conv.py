@@ -37,25 +37,7 @@ def conv_tick(p, h, c, fwd, bwd, k, stride, ticks, layer_norm=False):
     go through `conv2d_backward`. Shapes as there."""
     H, W, Ci, M = fwd.shape
     Ho, Wo, Co, _ = bwd.shape
-    positions = [(i, j) for i in range(Ho) for j in range(Wo)]
-    for _ in range(ticks):
-        per_pos = {}
-        for (i, j) in positions:
-            hp, cp = np.zeros_like(h), np.zeros_like(c)
-            for di in range(k):
-                for dj in range(k):
-                    r, q = i * stride + di - k // 2, j * stride + dj - k // 2
-                    inside = 0 <= r < H and 0 <= q < W
-                    for ci in range(Ci):
-                        f_msg = fwd[r, q, ci] if inside else np.zeros(M)
-                        for co in range(Co):
-                            x = np.concatenate([f_msg, bwd[i, j, co]])
-                            kk = di * k + dj
-                            hp[kk, ci, co], cp[kk, ci, co] = ref.lstm(
-                                p, x, h[kk, ci, co], c[kk, ci, co])
-            per_pos[(i, j)] = hp, cp
-        h = np.mean([v[0] for v in per_pos.values()], axis=0)
-        c = np.mean([v[1] for v in per_pos.values()], axis=0)
+    h, c, per_pos = ref.conv_states(p, h, c, fwd, bwd, k, stride, ticks)
     per_element = np.zeros((Ho, Wo, k, k, Ci, M))
     for (i, j), (hp, _) in per_pos.items():
         for di in range(k):

@@ -49,8 +49,9 @@ def dense_tick(p, h, c, fwd, bwd, ticks, layer_norm=False):
     return h, c, fwd_out, bwd_out
 
 
-def conv_tick(p, h, c, fwd, bwd, k, stride, ticks, layer_norm=False):
-    """h, c [k*k, Ci, Co, S]; fwd [H, W, Ci, M]; bwd [H', W', Co, M], centered windows."""
+def conv_states(p, h, c, fwd, bwd, k, stride, ticks):
+    """The conv layer's state update: (h, c, {(i, j): (h, c) at output position (i, j)})
+    after `ticks` micro ticks; shapes as in `conv_tick`."""
     H, W, Ci, M = fwd.shape
     Ho, Wo, Co, _ = bwd.shape
     positions = [(i, j) for i in range(Ho) for j in range(Wo)]
@@ -72,6 +73,14 @@ def conv_tick(p, h, c, fwd, bwd, k, stride, ticks, layer_norm=False):
             per_pos[(i, j)] = (hp, cp)
         h = np.mean([v[0] for v in per_pos.values()], axis=0)
         c = np.mean([v[1] for v in per_pos.values()], axis=0)
+    return h, c, per_pos
+
+
+def conv_tick(p, h, c, fwd, bwd, k, stride, ticks, layer_norm=False):
+    """h, c [k*k, Ci, Co, S]; fwd [H, W, Ci, M]; bwd [H', W', Co, M], centered windows."""
+    H, W, Ci, M = fwd.shape
+    Ho, Wo, Co, _ = bwd.shape
+    h, c, per_pos = conv_states(p, h, c, fwd, bwd, k, stride, ticks)
     fwd_out = np.zeros((Ho, Wo, Co, M))
     bwd_out = np.zeros((H, W, Ci, M))
     for (i, j), (hp, _) in per_pos.items():

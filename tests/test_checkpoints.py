@@ -11,27 +11,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from test_cli import TESTING, make_config
 from vsml_tf import checkpoints, experiment
 from vsml_tf.train import train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TESTING = os.path.join(ROOT, "configs", "testing.py")
 THETA = "meta_params/.ATTRIBUTES/VARIABLE_VALUE"
 
 
 def small_config(**overrides):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("testing_config", TESTING)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    config = module.get_config()
-    config.logging.wandb.enabled = False
-    config.evaluation.every = 0
-    for key, value in overrides.items():
-        section, name = key.split("__")
-        config[section][name] = value
-    return config
+    """The testing config (as test_cli's), without evaluation during training."""
+    return make_config(**{"evaluation__every": 0, **overrides})
 
 
 @pytest.fixture(scope="module")

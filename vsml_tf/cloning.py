@@ -351,14 +351,12 @@ def compare(network: VSMLNetwork, target: SGDCloneTarget, theta, sampler, num_ep
     seeds), so vsml-evaluate on the saved checkpoint gives the clone's curve again; the
     SGD target starts from the same initial state's weights."""
     from vsml_tf.meta_params import ParamLayout
-    from vsml_tf.runner import step_losses
+    from vsml_tf.runner import meta_test_seeds, step_losses
 
     layout = ParamLayout(network)
 
     def run(theta, seeds):
-        data_seeds = tf.map_fn(lambda s: tf.random.experimental.stateless_fold_in(s, 0), seeds)
-        state_seeds = tf.map_fn(lambda s: tf.random.experimental.stateless_fold_in(s, 1),
-                                seeds)
+        data_seeds, state_seeds = meta_test_seeds(seeds)
         xs, ys = sampler.sample(data_seeds)
         shape, classes = tuple(xs.shape[3:]), ys.shape[-1]
         out = []

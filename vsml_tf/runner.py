@@ -31,6 +31,13 @@ def meta_loss(step_loss, loss_type: str):
     raise UserError(f"Unknown training.loss_type {loss_type!r}; use 'mean' or 'last'.")
 
 
+def meta_test_seeds(seeds):
+    """Per meta-test episode seeds [p, 2] -> (data seeds, initial-state seeds)."""
+    fold = lambda i: tf.map_fn(lambda s: tf.random.experimental.stateless_fold_in(s, i),
+                               seeds)
+    return fold(0), fold(1)
+
+
 class EpisodeRunner:
     """Runs a learner's episodes from flat meta-parameters; caches compiled meta-tests."""
 
@@ -52,9 +59,7 @@ class EpisodeRunner:
 
     def episode_metrics(self, sampler: EpisodeSampler, theta, seeds):
         """theta [D] on the episodes of `seeds` [p, 2] -> (loss, acc) [T, p]."""
-        data_seeds = tf.map_fn(lambda s: tf.random.experimental.stateless_fold_in(s, 0), seeds)
-        state_seeds = tf.map_fn(lambda s: tf.random.experimental.stateless_fold_in(s, 1),
-                                seeds)
+        data_seeds, state_seeds = meta_test_seeds(seeds)
         xs, ys = sampler.sample(data_seeds)
         return self.run(theta[None], xs, ys, state_seeds)  # one theta shared by all
 

@@ -13,8 +13,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMMON = ["--config=configs/testing.py", "--config.training.num_iterations=3",
           "--config.evaluation.every=0", "--config.logging.wandb.enabled=False"]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-# Tolerance of a replicated run vs 1 replica after 3 iterations (see README, "Distributed").
-ATOL = 1e-5
 
 
 def meta_params(workdir):

@@ -6,7 +6,8 @@ import scipy.stats
 import tensorflow as tf
 
 from gradient_check import assert_meta_gradient_matches_finite_differences, loss_and_gradient
-from vsml_tf import datasets, es, rng
+from vsml_tf import datasets, es, experiment, rng
+from vsml_tf.config import base_config
 from vsml_tf.episodes import EpisodeSampler
 from vsml_tf.network import VSMLNetwork
 from vsml_tf.estimators import AntitheticES, Backprop
@@ -178,10 +179,22 @@ def test_remat_gives_the_same_gradient():
     np.testing.assert_allclose(grad_a, grad_b, rtol=1e-4, atol=1e-7)
 
 
-def test_shard_pieces_cut_replica_slices_at_shard_boundaries():
+def test_shard_pieces_give_each_replica_whole_shards():
     assert shard_pieces(0, 1, 8, 1) == [(0, 0, 8)]
     assert shard_pieces(0, 1, 8, 4) == [(0, 0, 2), (1, 2, 4), (2, 4, 6), (3, 6, 8)]
     assert shard_pieces(1, 2, 8, 4) == [(2, 4, 6), (3, 6, 8)]
-    assert shard_pieces(3, 4, 8, 2) == [(1, 6, 8)]
-    with pytest.raises(ValueError, match="cannot be split evenly over 3 replicas"):
-        shard_pieces(0, 3, 8, 1)
+    assert shard_pieces(3, 4, 8, 4) == [(3, 6, 8)]
+    with pytest.raises(ValueError, match="not a multiple of the 4 replicas"):
+        shard_pieces(3, 4, 8, 2)  # a shard split over replicas would change the bits
+    with pytest.raises(ValueError, match="cannot be split evenly into 3 shards"):
+        shard_pieces(0, 1, 8, 3)
+
+
+@pytest.mark.parametrize("members, replicas, shards", [
+    (32, 1, 8), (32, 2, 8), (32, 8, 8), (32, 16, 16), (1024, 4, 8), (4, 1, 4), (4, 2, 4),
+    (12, 1, 12)])
+def test_default_shards_do_not_depend_on_up_to_eight_replicas(members, replicas, shards):
+    config = base_config()
+    config.es.population_size = members
+    assert experiment.num_shards(config, replicas) == shards
+

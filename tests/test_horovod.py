@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from distributed_utils import ATOL, COMMON, ENV, ROOT, launch, meta_params, stopped_at
+from distributed_utils import COMMON, ENV, ROOT, launch, meta_params, stopped_at
 
 
 def _missing() -> str | None:
@@ -60,7 +60,7 @@ def test_horovodrun_matches_one_replica(tmp_path, algorithm, one_replica):
                                      "meta_params/.ATTRIBUTES/VARIABLE_VALUE")
     assert np.abs(single - initial).max() > 1e-4  # the last iteration did move theta
     print(f"{algorithm}: max |theta_horovod - theta_1| = {np.abs(hvd - single).max():.3g}")
-    np.testing.assert_allclose(hvd, single, rtol=0, atol=ATOL)
+    np.testing.assert_array_equal(hvd, single)
 
 
 def _rank_process(launcher: int, rank: int, timeout: float = 120):

@@ -1,6 +1,7 @@
 """Refactors keep the numbers: theta after 3 meta-training iterations of the quickstart
-(ES) and of configs/gradient.py equals, bit for bit, what the package computed before
-the architecture change (tests/data/theta_after_3_iterations.*).
+(ES) and of configs/gradient.py equals, bit for bit, the recorded values
+(tests/data/theta_after_3_iterations.*; the .json says when and why they were recorded:
+a change that alters the bits on purpose re-records them and says so).
 
 Bits depend on the CPU's vector units and the XLA build, so the comparison is exact on
 the machine kind it was recorded on and skipped, saying so, elsewhere.

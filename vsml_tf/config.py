@@ -68,8 +68,9 @@ def base_config() -> ml_collections.ConfigDict:
         jit_compile=True,
         remat=False,               # recompute activations when backpropagating episodes
         num_shards=0,              # the paper's "workers": shard i of the population /
-                                   # meta-batch gets worker_split option i; 0 = one per
-                                   # replica and at least one per worker_split option
+                                   # meta-batch gets worker_split option i; theta depends
+                                   # on the shards, not the replicas; 0 = automatic
+                                   # (close to 8; experiment.num_shards)
     ))
 
     c.es = ml_collections.ConfigDict(dict(

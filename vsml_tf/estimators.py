@@ -9,9 +9,9 @@ distribution; it calls, for the members `ids` (global indices) of each shard pie
 then, once the losses of all members are gathered,
 
     gradient_sum(theta, seed, iteration, ids, all_losses, grad_sum) -> [D]
-    finalize(grad_sum, theta) -> grad                  (summed over all replicas)
+    finalize(grad_sum, theta) -> grad             (grad_sum: summed over all shards)
 
-Sums, not means, cross replicas, so any split of the members adds up to one estimate. All
+Sums, not means, per shard, so the shards add up to one estimate. All
 randomness is keyed by (seed, iteration, purpose, member) (`rng.py`). A new estimator is a
 class here with `from_config` and one line in `ESTIMATORS`.
 """
@@ -76,6 +76,10 @@ class AntitheticES(Estimator):
         self.clip_norm = clip_norm
 
     @classmethod
+    def members_in(cls, config) -> int:
+        return config.es.population_size
+
+    @classmethod
     def from_config(cls, config, runner):
         c = config.es
         return cls(runner, c.population_size, c.sigma, config.training.loss_type,
@@ -123,6 +127,10 @@ class Backprop(Estimator):
                  clip_norm: float = 25.0):
         super().__init__(runner, meta_batch_size, loss_type)
         self.clip_norm = clip_norm
+
+    @classmethod
+    def members_in(cls, config) -> int:
+        return config.gradient.meta_batch_size
 
     @classmethod
     def from_config(cls, config, runner):

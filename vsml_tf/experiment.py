@@ -60,10 +60,22 @@ def sampler(config: ml_collections.ConfigDict, learner, dataset, split: str, ste
                           permute_labels=permute, **common)
 
 
+# Shards chosen by default: enough that 1, 2, 4 or 8 replicas evaluate whole shards (the
+# result depends on the shards, not on the replicas), and small shards run faster on CPU.
+DEFAULT_SHARDS = 8
+
+
 def num_shards(config: ml_collections.ConfigDict, replicas: int) -> int:
-    """training.num_shards, or by default one shard per replica and at least one per
-    distinct worker_split assignment, so a config's variation is used on any hardware."""
-    return config.training.num_shards or math.lcm(replicas, workers.period(config))
+    """training.num_shards, or by default the multiple of lcm(replicas, distinct
+    worker_split assignments) dividing the members that is closest to DEFAULT_SHARDS
+    (the smallest one above it, else the largest below)."""
+    if config.training.num_shards:
+        return config.training.num_shards
+    step = math.lcm(replicas, workers.period(config))
+    estimator = ESTIMATORS.get(config.training.algorithm)
+    members = estimator.members_in(config) if estimator else step
+    fitting = [s for s in range(step, members + 1, step) if members % s == 0] or [step]
+    return min(fitting, key=lambda s: (s < DEFAULT_SHARDS, abs(s - DEFAULT_SHARDS)))
 
 
 class ShardSamplers(Sequence):

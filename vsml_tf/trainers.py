@@ -4,17 +4,18 @@
 an Adam optimizer, the iteration and the seed -- everything a checkpoint needs, since all
 randomness is keyed by (seed, iteration, member) (`rng.py`). `step()` runs one iteration:
 
-    for each piece of this replica's members:  losses, grad_sum = estimator.evaluate(...)
+    for each shard of this replica:  losses, grad = estimator.evaluate(...)
     all_losses = all_gather(losses)
-    grad_sum   = all_sum(estimator.gradient_sum(..., all_losses, grad_sum))
-    theta      = Adam(theta, estimator.finalize(grad_sum, theta))
+    grads      = all_gather([estimator.gradient_sum(..., all_losses, grad) per shard])
+    theta      = Adam(theta, estimator.finalize(grads[0] + grads[1] + ..., theta))
 
-The members (ES pairs or meta-batch episodes) are cut two ways:
-- into `num_shards` shards, the paper's "workers": shard i draws its episodes from
-  `samplers[i]`, so per-worker variation (another dataset, a random projection) is a
-  property of the shard, whatever runs it;
-- into equal slices per replica (`distribute.Replicas`).
-Members are indexed globally, so the result does not depend on the number of replicas.
+The members (ES pairs or meta-batch episodes) are cut into `num_shards` shards, the
+paper's "workers": shard i draws its episodes from `samplers[i]`, so per-worker variation
+(another dataset, a random projection) is a property of the shard, whatever runs it. Each
+replica evaluates whole shards (`shard_pieces`), each with the same compiled function,
+and every replica adds the shards' gradients in shard order: the result depends on the
+number of shards, never on the number of replicas -- one device with 4 shards computes
+what 4 GPUs compute, bit for bit.
 """
 
 from __future__ import annotations
@@ -31,21 +32,20 @@ from vsml_tf.estimators import Estimator
 
 
 def shard_pieces(replica: int, replicas: int, total: int, num_shards: int):
-    """[(shard, start, stop)]: the members [replica * total/replicas, ...) that a replica
-    evaluates, cut at shard boundaries (shard i owns [i * total/num_shards, ...))."""
-    for name, count in (("replicas", replicas), ("shards", num_shards)):
-        if total % count:
-            raise UserError(f"{total} members (population pairs or meta-batch) cannot be "
-                            f"split evenly over {count} {name}; choose a multiple.")
-    per_replica, per_shard = total // replicas, total // num_shards
-    start, stop = replica * per_replica, (replica + 1) * per_replica
-    pieces = []
-    while start < stop:
-        shard = start // per_shard
-        end = min(stop, (shard + 1) * per_shard)
-        pieces.append((shard, start, end))
-        start = end
-    return pieces
+    """[(shard, start, stop)]: the whole shards a replica evaluates (shard i owns members
+    [i * total/num_shards, (i+1) * total/num_shards))."""
+    if total % num_shards:
+        raise UserError(f"{total} members (population pairs or meta-batch) cannot be split "
+                        f"evenly into {num_shards} shards; choose a multiple of "
+                        f"training.num_shards.")
+    if num_shards % replicas:
+        raise UserError(
+            f"training.num_shards={num_shards} is not a multiple of the {replicas} "
+            f"replicas: each replica evaluates whole shards, so that the result does not "
+            f"depend on the number of replicas. Use a multiple of {replicas} (0 chooses).")
+    per_shard, per_replica = total // num_shards, num_shards // replicas
+    return [(shard, shard * per_shard, (shard + 1) * per_shard)
+            for shard in range(replica * per_replica, (replica + 1) * per_replica)]
 
 
 class MetaTrainer:
@@ -69,10 +69,9 @@ class MetaTrainer:
             self.iteration = tf.Variable(0, dtype=tf.int64, name="iteration")
             self.seed = tf.Variable(seed, dtype=tf.int64, name="seed")
         self._piece_fns = {}  # (kind, shard) -> compiled per-shard computation
-        # One XLA computation per iteration on a single replica; otherwise the per-shard
-        # pieces are compiled and the collectives between them run in the strategy.
-        self._compiled_step = tf.function(
-            self._step, autograph=False, jit_compile=jit_compile and self.replicas.is_default)
+        # Not one XLA computation even on one replica: the compiled per-shard pieces and the
+        # update between them are what every replica count runs, so the bits agree.
+        self._compiled_step = tf.function(self._step, autograph=False)
 
     @property
     def runner(self):
@@ -113,19 +112,22 @@ class MetaTrainer:
         theta = tf.convert_to_tensor(self.theta)
         seed, iteration = tf.convert_to_tensor(self.seed), tf.convert_to_tensor(self.iteration)
         pieces = self._pieces(collectives)
-        losses, grad_sum = [], None
+        losses, grads = [], []
         for shard, start, end in pieces:
             evaluate = self._piece_fn("evaluate", shard, lambda *args, s=shard:
                                       self.estimator.evaluate(*args, self.samplers[s]))
             piece_losses, piece_grad = evaluate(theta, seed, iteration, tf.range(start, end))
             losses.append(piece_losses)
-            if piece_grad is not None:
-                grad_sum = piece_grad if grad_sum is None else grad_sum + piece_grad
+            grads.append(piece_grad)
         all_losses = collectives.all_gather(tf.concat(losses, axis=0))  # global order
-        ids = tf.range(pieces[0][1], pieces[-1][2])
-        grad_sum = self._piece_fn("gradient_sum", -1, self.estimator.gradient_sum)(
-            theta, seed, iteration, ids, all_losses, grad_sum)
-        return collectives.all_sum(grad_sum), all_losses, collectives.all_sum(stop)
+        gradient_sum = self._piece_fn("gradient_sum", -1, self.estimator.gradient_sum)
+        grads = [gradient_sum(theta, seed, iteration, tf.range(start, end), all_losses, grad)
+                 for (_, start, end), grad in zip(pieces, grads)]
+        all_grads = collectives.all_gather(tf.stack(grads))  # [shards, D], shard order
+        grad_sum = all_grads[0]
+        for i in range(1, len(pieces) * collectives.count):  # one order of additions
+            grad_sum = grad_sum + all_grads[i]
+        return grad_sum, all_losses, collectives.all_sum(stop)
 
     def _piece_fn(self, kind: str, shard: int, fn):
         key = (kind, shard)

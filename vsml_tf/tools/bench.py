@@ -2,6 +2,7 @@
 
     vsml-bench                      # every workload, table + one JSON line each
     vsml-bench --workloads=es_digits,grad_digits --repeats=5
+    vsml-bench --workloads=es_digits --rounds=5   # interleaved rounds: speedup and spread
 
 Each (workload, implementation) runs in a fresh subprocess, so that compile caches and
 peak memory do not leak between them. Unit: connection-ticks/s -- one sub-RNN update of
@@ -31,6 +32,9 @@ from absl import app, flags
 
 _WORKLOADS = flags.DEFINE_list("workloads", None, "Workloads to run (default: all).")
 _REPEATS = flags.DEFINE_integer("repeats", 3, "Timed repeats per workload (median).")
+_ROUNDS = flags.DEFINE_integer("rounds", 1, "Fresh-process rounds per workload, the "
+                               "implementations interleaved (fast, reference, fast, ...); "
+                               "the speedup is the median of the per-round ratios.")
 _IMPLS = flags.DEFINE_list("impls", ["fast", "reference"], "Implementations to compare.")
 _CHILD = flags.DEFINE_string("child", None, "Internal: run one 'workload:impl' and print "
                              "its JSON.")
@@ -240,39 +244,73 @@ def _figures(network, workload: Workload, times: list, compile_s: float,
                 repeats=len(times), note=workload.note)
 
 
-def run_parent(names, impls, repeats, dtype) -> list[dict]:
+# A speedup whose per-round ratios spread more than this (max - min, relative to their
+# median) is reported as inconclusive: the machine's noise is larger than the effect.
+MAX_SPREAD = 0.25
+
+
+def run_one(name: str, impl: str, repeats: int, dtype: str) -> dict | None:
+    cmd = [sys.executable, "-m", "vsml_tf.tools.bench", f"--child={name}:{impl}",
+           f"--repeats={1 if name in MEMORY_ONLY else repeats}", f"--dtype={dtype}",
+           f"--episode_only={_EPISODE_ONLY.value}"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+    if out.returncode != 0 or not lines:
+        print(f"{name}:{impl} failed:\n{out.stderr[-2000:]}", file=sys.stderr)
+        return None
+    result = json.loads(lines[-1])
+    print(json.dumps(result), flush=True)
+    return result
+
+
+def speedups(fast: list, reference: list) -> dict:
+    """Median and range of the per-round ratios reference / fast (same round = same
+    machine load), and whether their spread allows a conclusion."""
+    ratios = [r["seconds_per_iteration"] / f["seconds_per_iteration"]
+              for f, r in zip(fast, reference)]
+    median = statistics.median(ratios)
+    spread = (max(ratios) - min(ratios)) / median
+    return dict(speedup=median, speedup_min=min(ratios), speedup_max=max(ratios),
+                speedup_rounds=len(ratios), conclusive=spread <= MAX_SPREAD)
+
+
+def run_parent(names, impls, repeats, dtype, rounds: int = 1) -> list[dict]:
+    """Per workload and implementation, the round with the median time; the fast
+    implementation's row also carries the speedup over the reference's rounds."""
     results = []
     for name in names:
-        for impl in impls:
-            if name in MEMORY_ONLY and impl != "fast":
+        runs = {impl: [] for impl in impls if impl == "fast" or name not in MEMORY_ONLY}
+        for _ in range(rounds):
+            for impl in runs:  # interleaved, so both see the same stretch of noise
+                result = run_one(name, impl, repeats, dtype)
+                if result is not None:
+                    runs[impl].append(result)
+        for impl, done in runs.items():
+            if not done:
                 continue
-            cmd = [sys.executable, "-m", "vsml_tf.tools.bench", f"--child={name}:{impl}",
-                   f"--repeats={1 if name in MEMORY_ONLY else repeats}", f"--dtype={dtype}",
-                   f"--episode_only={_EPISODE_ONLY.value}"]
-            env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-            out = subprocess.run(cmd, capture_output=True, text=True, env=env)
-            lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
-            if out.returncode != 0 or not lines:
-                print(f"{name}:{impl} failed:\n{out.stderr[-2000:]}", file=sys.stderr)
-                continue
-            result = json.loads(lines[-1])
-            results.append(result)
-            print(json.dumps(result), flush=True)
+            row = dict(sorted(done, key=lambda r: r["seconds_per_iteration"])[len(done) // 2])
+            if impl != "reference" and len(runs.get("reference", [])) == len(done):
+                row.update(speedups(done, runs["reference"]))
+            results.append(row)
     return results
 
 
 def table(results: list[dict]) -> str:
-    by = {(r["workload"], r["impl"]): r for r in results}
     lines = [f"{'workload':<15} {'impl':<10} {'s/iter':>8} {'Mconn-ticks/s':>14} "
-             f"{'%peak':>6} {'RSS MiB':>8} {'speedup':>8}"]
-    for (name, impl), r in by.items():
-        ref = by.get((name, "reference"))
-        speedup = (f"{ref['seconds_per_iteration'] / r['seconds_per_iteration']:.2f}x"
-                   if ref and impl != "reference" else "")
-        lines.append(f"{name:<15} {impl:<10} {r['seconds_per_iteration']:>8.3f} "
+             f"{'%peak':>6} {'RSS MiB':>8} {'speedup':>8}  rounds (range)"]
+    for r in results:
+        speedup, rounds = "", ""
+        if "speedup" in r:
+            speedup = f"{r['speedup']:.2f}x"
+            if r["speedup_rounds"] > 1:
+                rounds = (f"{r['speedup_rounds']} ({r['speedup_min']:.2f}-"
+                          f"{r['speedup_max']:.2f})"
+                          + ("" if r["conclusive"] else " spread too large to conclude"))
+        lines.append(f"{r['workload']:<15} {r['impl']:<10} {r['seconds_per_iteration']:>8.3f} "
                      f"{r['connection_ticks_per_s'] / 1e6:>14.1f} "
                      f"{100 * r['fraction_of_matmul_peak']:>5.1f}% "
-                     f"{r['peak_rss_mib']:>8.0f} {speedup:>8}")
+                     f"{r['peak_rss_mib']:>8.0f} {speedup:>8}  {rounds}")
     return "\n".join(lines)
 
 
@@ -288,7 +326,8 @@ def main(argv):
     unknown = [n for n in names if n not in WORKLOADS]
     if unknown:
         raise app.UsageError(f"Unknown workloads {unknown}; choose from {list(WORKLOADS)}.")
-    results = run_parent(names, _IMPLS.value, _REPEATS.value, _DTYPE.value)
+    results = run_parent(names, _IMPLS.value, _REPEATS.value, _DTYPE.value,
+                         _ROUNDS.value)
     print()
     print(table(results))
 

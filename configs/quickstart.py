@@ -7,11 +7,13 @@ digits with episodes four times longer than in training.
     vsml-train                       # same as the next line
     vsml-train --config=configs/quickstart.py --workdir=vsml_runs/quickstart
 
-Expected on a 2-core CPU: about 7 minutes (measured 6 min 55 s, seed 0). The meta-loss
-sits at ln(10) = 2.303 for 400-850 iterations (the ES plateau; seed-dependent), then drops.
-Meta-test accuracy on held-out digits (64 episodes): 0.585 over online steps 0-49 and
-0.802 over steps 300-399 (seed 0; seed 1: 0.581 / 0.817). At 1,000 iterations an
-earlier build's seeds 0/1/2 gave 0.577/0.799, 0.573/0.818 (800 it.) and 0.569/0.828 --
+Measured (seed 0, default 8 shards, 2-core AMD EPYC without AVX-512): meta-test accuracy
+on held-out digits (64 episodes) 0.599 over online steps 0-49 and 0.848 over steps
+300-399; 27 min 12 s while the test suite shared the CPU (0.54 s per iteration idle, so
+~15 min). The meta-loss sits at ln(10) = 2.303 for 400-1000 iterations (the ES plateau;
+seed-dependent; here it ended between 750 and 1000), then drops. Earlier one-shard builds
+gave 0.585 / 0.802 (seed 1: 0.581 / 0.817) in ~7 min on an idle AVX-512 CPU; at 1,000
+iterations their seeds 0/1/2 gave 0.577/0.799, 0.573/0.818 (800 it.) and 0.569/0.828 --
 hence 1,500.
 """
 

@@ -73,7 +73,7 @@ class Replicas:
 
     @property
     def is_default(self) -> bool:
-        """A single replica in this process: the step can be one XLA computation."""
+        """A single replica in this process, no collectives between processes."""
         return self.horovod is None and self.count == 1 and not isinstance(
             self.strategy, (tf.distribute.MultiWorkerMirroredStrategy,
                             tf.distribute.TPUStrategy))

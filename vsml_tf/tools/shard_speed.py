@@ -16,13 +16,12 @@ import statistics
 import time
 
 from absl import app, flags
-from ml_collections import config_flags
 
 from vsml_tf import experiment
+from vsml_tf.cli import CONFIG as _CONFIG  # the one --config flag of every command
 
-_CONFIG = config_flags.DEFINE_config_file("config", "configs/quickstart.py", "Config file.")
 _SHARDS = flags.DEFINE_list("shards", ["1", "8"], "training.num_shards values to compare.")
-_ROUNDS = flags.DEFINE_integer("rounds", 5, "Interleaved timed rounds.")
+_ROUNDS = flags.DEFINE_integer("timed_rounds", 5, "Interleaved timed rounds.")
 _ITERATIONS = flags.DEFINE_integer("iterations", 5, "Iterations per round.")
 
 

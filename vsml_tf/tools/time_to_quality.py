@@ -20,9 +20,9 @@ import statistics
 import time
 
 from absl import app, flags
-from ml_collections import config_flags
 
 from vsml_tf import experiment
+from vsml_tf.cli import CONFIG as _CONFIG  # the one --config flag of every command
 from vsml_tf.config import split_list
 from vsml_tf.errors import UserError
 from vsml_tf.meta_test import meta_test
@@ -33,7 +33,6 @@ RECIPES = {
     "one_shard": {"training.num_shards": 1},         # the decomposition before 8 shards
 }
 
-_CONFIG = config_flags.DEFINE_config_file("config", "configs/quickstart.py", "Config file.")
 _RECIPES = flags.DEFINE_list("recipes", ["quickstart", "one_shard"], "Recipes to compare "
                              "(RECIPES names or NAME:key=value;key=value).")
 _SEEDS = flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds.")

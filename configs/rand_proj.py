@@ -1,12 +1,12 @@
 """Paper Fig. 6: meta-train on MNIST, half of the workers on randomly projected MNIST.
 
-Every second worker sees MNIST through its own fixed Glorot-uniform 784x784 projection
+Every second worker sees MNIST through its own fixed Glorot-uniform projection
 (`data.rand_proj = worker_split([False, True])`), so the learned algorithm cannot
 memorize MNIST's pixel statistics; meta-test is on unprojected MNIST and on
 Fashion-MNIST, never seen in meta-training (Fashion-MNIST with the paper's MNIST
 normalization stats; `--config.data.stats=true` uses its own).
 
-    vsml-train --config=configs/rand_proj.py --workdir=runs/rand_proj \
+    vsml-train --config=configs/rand_proj.py --workdir=runs/rand_proj \\
         --config.data.data_dir=DIR        # DIR/mnist/, DIR/fashion_mnist/ official files
                                           # (without data_dir: TFDS downloads them)
 
@@ -16,6 +16,18 @@ step, so this is not a CPU run. Expected (paper Fig. 6): meta-test accuracy keep
 over the 2000-step episodes on MNIST and on the unseen Fashion-MNIST; not reproduced
 here. On any hardware the population is cut into an even number of shards (the paper's
 workers), and every second shard draws projected episodes.
+
+`configs/rand_proj.py:laptop` is the same task at laptop scale:
+
+    vsml-train --config=configs/rand_proj.py:laptop --workdir=runs/rand_proj_laptop \\
+        --config.data.data_dir=DIR
+
+- meta-training resizes MNIST to 14x14 (the learned algorithm does not depend on the
+  input size: every weight is the same LSTM) and runs 32 ES pairs on 100-step episodes, 1,500 iterations;
+- it starts from the shipped digits learner (`training.init_from=quickstart_digits`): a
+  curriculum digits -> MNIST that skips the ES plateau of a start from scratch;
+- meta-test is at each dataset's native size (`evaluation.preprocessing='none'`), 32
+  episodes of 2000 steps, on MNIST and every dataset available offline.
 """
 
 from vsml_tf.config import base_config
@@ -28,4 +40,26 @@ def get_config(arg=None):
     with config.ignore_type():
         config.data.rand_proj = worker_split([False, True])
     config.evaluation.datasets = "mnist,fashion_mnist"
+    if arg == "laptop":
+        _laptop(config)
+    elif arg:
+        raise ValueError(f"configs/rand_proj.py:{arg}: use no argument (paper scale) or "
+                         f"':laptop'.")
     return config
+
+
+def _laptop(config):
+    config.data.resize = "14x14"
+    config.training.init_from = "quickstart_digits"
+    config.training.num_iterations = 1500
+    config.training.episode_length = 100
+    config.es.population_size = 32
+    config.evaluation.datasets = "mnist,digits,sum,random"
+    config.evaluation.preprocessing = "none"   # native sizes
+    config.evaluation.episode_length = 2000
+    config.evaluation.num_episodes = 32
+    config.evaluation.every = 250
+    config.evaluation.num_episodes_during_training = 8
+    config.evaluation.chunk = 8
+    config.logging.summary_every = 50
+    config.checkpoint.every = 100

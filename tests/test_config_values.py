@@ -62,6 +62,20 @@ def test_valid_configs_pass():
                                     training__num_iterations=0, evaluation__every=0))
 
 
+@pytest.mark.parametrize("name", sorted(
+    [f for f in os.listdir(os.path.join(ROOT, "configs")) if f.endswith(".py")
+     and f != "__init__.py"] + ["clone_backprop.py:deep", "rand_proj.py:laptop"]))
+def test_shipped_configs_are_valid(name):
+    import importlib.util
+
+    file, _, arg = name.partition(":")
+    spec = importlib.util.spec_from_file_location(file[:-3], os.path.join(ROOT, "configs",
+                                                                          file))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config_lib.validate(module.get_config(arg or None))
+
+
 def cli(*args):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": ROOT}
     return subprocess.run([sys.executable, "-m", "vsml_tf.train", *args], cwd=ROOT, env=env,

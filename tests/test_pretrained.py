@@ -11,6 +11,7 @@ import pytest
 from learner_workdirs import write_workdir
 from vsml_tf import curves, evaluate, experiment, pretrained
 from vsml_tf.config import base_config
+from vsml_tf.errors import UserError
 from vsml_tf.meta_test import meta_test
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -72,3 +73,21 @@ def test_export_load_and_evaluate_pretrained_cli(tmp_path, monkeypatch):
     proc = subprocess.run([sys.executable, "-m", "vsml_tf.evaluate", "--pretrained=nope"],
                           capture_output=True, text=True, env=env, cwd=ROOT)
     assert proc.returncode == 2 and "No shipped learner 'nope'" in proc.stderr
+
+
+def test_init_from_a_shipped_learner_starts_from_its_meta_parameters():
+    """training.init_from=NAME (a curriculum from a shipped learner): theta holds its
+    values exactly; a learner of another size is refused with both sizes named."""
+    import tensorflow as tf
+
+    from vsml_tf import checkpoints
+
+    name = pretrained.names()[0]
+    values = pretrained.meta_params(pretrained.directory(name))
+    theta = tf.Variable(tf.zeros(values.shape))
+    assert name in checkpoints.init_from(theta, name)
+    np.testing.assert_array_equal(theta.numpy(), values)
+    with pytest.raises(UserError, match=f"{values.size} meta-parameters"):
+        checkpoints.init_from(tf.Variable(tf.zeros(values.size + 1)), name)
+    with pytest.raises(UserError, match="neither a workdir with checkpoints nor a shipped"):
+        checkpoints.init_from(theta, "no_such_run_or_learner")

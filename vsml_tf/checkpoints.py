@@ -191,8 +191,23 @@ def restore_meta_params(theta: tf.Variable, workdir: str) -> str:
 
 
 def init_from(theta: tf.Variable, workdir: str) -> str:
-    """training.init_from: another run's latest meta-parameters into `theta` (same
-    learner and sizes required)."""
+    """training.init_from: another run's latest meta-parameters, or a shipped learner's
+    (`python -m vsml_tf.pretrained` lists them), into `theta` (same learner and sizes
+    required): a curriculum starts where an earlier meta-training ended."""
+    from vsml_tf import pretrained
+
+    if not os.path.isdir(directory(workdir)) and workdir not in pretrained.names():
+        raise MissingFileError(f"training.init_from={workdir}: neither a workdir with "
+                               f"checkpoints nor a shipped learner {pretrained.names()}.")
+    if not os.path.isdir(directory(workdir)):
+        _, values = pretrained.load(workdir)
+        if values.shape != tuple(theta.shape.as_list()):
+            raise UserError(f"training.init_from={workdir}: the shipped learner has "
+                            f"{values.size} meta-parameters, this learner "
+                            f"{theta.shape.num_elements()}; use a learner with its "
+                            f"model settings.")
+        theta.assign(values)
+        return f"shipped learner {workdir}"
     path = tf.train.latest_checkpoint(directory(workdir))
     if path is not None:
         shape = tf.train.load_checkpoint(path).get_variable_to_shape_map().get(

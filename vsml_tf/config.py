@@ -60,8 +60,9 @@ def base_config() -> ml_collections.ConfigDict:
 
     c.training = ml_collections.ConfigDict(dict(
         algorithm="es",            # ESTIMATORS ('es', 'gradient') or SUPERVISED ('clone')
-        init_from="",              # WORKDIR of another run: start from its latest
-                                   # meta-parameters (fresh optimizer and iteration 0)
+        init_from="",              # WORKDIR of another run or a shipped learner's name:
+                                   # start from its meta-parameters (fresh optimizer,
+                                   # iteration 0)
         num_iterations=10_001,
         episode_length=500,
         loss_type="mean",          # 'mean' over all steps or 'last' step only

@@ -15,6 +15,7 @@ Several learners on the same episodes, into one curves.csv and one plot:
 `evaluation.compare` is a comma-separated list of
   LABEL=WORKDIR   a run of vsml-train: learner and settings from WORKDIR/config.json,
                   meta-parameters from the latest checkpoint in WORKDIR/checkpoints;
+  LABEL=SHIPPED   a learner shipped with the package (python -m vsml_tf.pretrained);
   NAME, LABEL=NAME  a registered learner without meta-parameters (e.g. sgd), set up by
                   the --config's own sections (e.g. baselines.sgd).
 Then exactly these learners are meta-tested (the run in --workdir only if listed) and
@@ -31,7 +32,7 @@ import os
 import ml_collections
 from absl import logging
 
-from vsml_tf import cli, curves, experiment, learners
+from vsml_tf import cli, curves, experiment, learners, pretrained
 from vsml_tf.config import ConfigError, base_config, split_list, validate
 from vsml_tf.errors import MissingFileError, UserError
 from vsml_tf.meta_test import meta_test
@@ -110,12 +111,15 @@ def compare_entries(config) -> list[tuple[str, ml_collections.ConfigDict, str | 
         labels.add(label)
         if os.path.isdir(source):
             learner_config, workdir = run_config(source), source
+        elif source in pretrained.names():
+            learner_config, workdir = pretrained.load(source)[0], pretrained.directory(source)
         elif source in learners.LEARNERS:
             learner_config, workdir = ml_collections.ConfigDict(config.to_dict()), None
             learner_config.learner = source
         else:
             raise UserError(f"evaluation.compare entry {item!r}: {source!r} is neither a "
-                            f"directory nor a registered learner {sorted(learners.LEARNERS)}.")
+                            f"directory, nor a shipped learner {pretrained.names()}, nor a "
+                            f"registered learner {sorted(learners.LEARNERS)}.")
         entries.append((label, with_episodes_of(learner_config, config), workdir))
     return entries
 

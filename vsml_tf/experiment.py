@@ -16,7 +16,7 @@ import keras
 import ml_collections
 import tensorflow as tf
 
-from vsml_tf import checkpoints, datasets, learners, workers
+from vsml_tf import checkpoints, datasets, learners, pretrained, workers
 from vsml_tf.datasets.preprocess import Preprocessor, parse_shape
 from vsml_tf.distribute import Replicas
 from vsml_tf.episodes import EpisodeSampler, FewShotSampler
@@ -149,5 +149,8 @@ def load_meta_params(config: ml_collections.ConfigDict, workdir: str | None,
                 f"evaluation.compare entry {label!r}: learner {config.learner!r} has "
                 f"{run.layout.size} meta-parameters; name its trained run as "
                 f"{label}=WORKDIR.")
-        checkpoints.restore_meta_params(theta, workdir)
+        if pretrained.is_shipped(workdir):
+            theta.assign(pretrained.meta_params(workdir))
+        else:
+            checkpoints.restore_meta_params(theta, workdir)
     return run, theta

@@ -52,15 +52,24 @@ def metadata(name: str) -> dict:
         return json.load(f)
 
 
+def is_shipped(path: str) -> bool:
+    """Whether `path` is a shipped learner's directory (not a run's workdir)."""
+    return os.path.exists(os.path.join(path, "meta_params.npz")) and os.path.exists(
+        os.path.join(path, "metadata.json"))
+
+
+def meta_params(path: str) -> np.ndarray:
+    """The flat meta-parameters [D] of the shipped learner in directory `path`."""
+    with np.load(os.path.join(path, "meta_params.npz")) as f:
+        return np.asarray(f["meta_params"], np.float32)
+
+
 def load(name: str):
     """(config, theta): the learner's resolved ConfigDict and its meta-parameters [D]."""
     from vsml_tf import evaluate
 
     path = directory(name)
-    config = evaluate.run_config(path)
-    with np.load(os.path.join(path, "meta_params.npz")) as f:
-        theta = np.asarray(f["meta_params"], np.float32)
-    return config, theta
+    return evaluate.run_config(path), meta_params(path)
 
 
 def build(config, theta):

@@ -49,6 +49,10 @@ def with_values(**values):
     (dict(evaluation__datasets=""), r"evaluation.datasets='': name at least one"),
     (dict(data__dataset="digitz"), r"data.dataset: Unknown dataset 'digitz'"),
     (dict(distribution__startup_timeout_s=0.0), r"startup_timeout_s=0.0: must be > 0"),
+    (dict(evaluation__filter_classes="5,x"), r"evaluation.filter_classes='5,x': write "
+                                             r"distinct class ids"),
+    (dict(evaluation__filter_classes="1,1"), r"evaluation.filter_classes='1,1'"),
+    (dict(data__filter_classes="-1,2"), r"data.filter_classes='-1,2'"),
 ])
 def test_out_of_range_values_are_rejected_with_their_key(values, message):
     with pytest.raises(config_lib.ConfigError, match=message) as info:

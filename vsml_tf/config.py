@@ -113,6 +113,8 @@ def base_config() -> ml_collections.ConfigDict:
         chunk=16,                  # episodes per compiled call
         permute_labels=False,      # meta-test with classes renamed per episode: learning,
                                    # not a class -> label map remembered from meta-training
+        filter_classes="",         # meta-test on these classes only, e.g. '5,8,1,4,2'
+                                   # (relabeled 0..k-1 in this order; '' = all)
         compare="",                # learners to meta-test together (see vsml_tf/evaluate.py):
                                    # comma-separated LABEL=WORKDIR or NAME (no meta-params)
         preprocessing="shape",     # 'shape': data.normalize/stats/resize/pad_* as in
@@ -305,6 +307,16 @@ def check_values(config: ml_collections.ConfigDict, where: str = "") -> None:
     if config.learner == "vsml":
         _check_layers(config.model.layers, where)
     _check_datasets(config, where)
+    from vsml_tf.datasets import preprocess
+
+    for key in ("data.filter_classes", "evaluation.filter_classes"):
+        try:
+            classes = preprocess.parse_classes(get(key))
+        except UserError:
+            classes = None
+        if classes is None or len(set(classes)) != len(classes) or any(c < 0 for c in classes):
+            raise ConfigError(f"{key}={get(key)!r}{where}: write distinct class ids like "
+                              f"'0,1,2'.")
 
 
 def _check_layers(spec: str, where: str) -> None:

@@ -46,7 +46,8 @@ def meta_test_datasets(config, runner, theta, label: str | None = None) -> list[
     for dataset in split_list(ev.datasets):
         sampler = experiment.sampler(config, runner.learner, dataset, "test",
                                      ev.episode_length)
-        loss, acc = meta_test(runner, theta, sampler, ev.num_episodes, seed=config.seed,
+        loss, acc = meta_test(experiment.runner_for_episodes(config, runner, sampler),
+                              theta, sampler, ev.num_episodes, seed=config.seed,
                               chunk=ev.chunk)
         results.append(dict(learner=label or config.learner, dataset=dataset, loss=loss,
                             accuracy=acc))
@@ -87,15 +88,21 @@ def run_config(workdir: str) -> ml_collections.ConfigDict:
     return config
 
 
+# Where this machine keeps the data: taken from the invoking config, not the learner's run.
+DATA_SOURCE_KEYS = ("source", "data_dir", "tfds_data_dir", "tfds_download")
+
+
 def with_episodes_of(learner_config, config) -> ml_collections.ConfigDict:
     """learner_config, meta-tested on the episodes of `config` (its evaluation section,
-    seed and in-episode batch size)."""
+    seed and in-episode batch size), reading the data from where `config` says."""
     learner_config = ml_collections.ConfigDict(learner_config.to_dict())
     for key, value in config.evaluation.items():
         learner_config.evaluation[key] = value
     learner_config.evaluation.compare = ""
     learner_config.seed = config.seed
     learner_config.data.batch_size = config.data.batch_size
+    for key in DATA_SOURCE_KEYS:
+        learner_config.data[key] = config.data[key]
     return learner_config
 
 

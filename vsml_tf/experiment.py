@@ -37,13 +37,19 @@ def sampler(config: ml_collections.ConfigDict, learner, dataset, split: str, ste
     split 'train' applies all of config.data's preprocessing; any other split is
     meta-test and applies what `config.evaluation.preprocessing` says ('shape': the
     normalization and the resize/pad shapes, never the task variants rand_proj,
-    shuffle_pixels and filter_classes; 'none': normalization only; 'all': everything)."""
+    shuffle_pixels and filter_classes; 'none': normalization only; 'all': everything);
+    `evaluation.filter_classes` meta-tests on a subset of the classes in any scope."""
     data = workers.for_worker(config, worker_index).data
     dataset = workers.select(dataset, worker_index)
     scope = "all" if split == "train" else config.evaluation.preprocessing
     variants = scope == "all"
     shapes = scope in ("all", "shape")
-    examples = datasets.from_config(data, dataset, split, filter_classes=variants)
+    if split == "train":
+        classes = data.filter_classes
+    else:  # meta-test: evaluation.filter_classes, else the training subset under 'all'
+        classes = config.evaluation.filter_classes or (data.filter_classes if variants
+                                                       else "")
+    examples = datasets.from_config(data, dataset, split, filter_classes=classes)
     preprocessor = Preprocessor(
         examples, normalize=data.normalize,
         resize=parse_shape(data.resize, 2, "data.resize") if shapes else None,
@@ -120,6 +126,18 @@ def build_learner(config: ml_collections.ConfigDict, replicas: int = 1):
 def runner(config: ml_collections.ConfigDict, learner) -> EpisodeRunner:
     return EpisodeRunner(learner, remat=config.training.remat,
                          jit_compile=config.training.jit_compile)
+
+
+def runner_for_episodes(config: ml_collections.ConfigDict, run: EpisodeRunner,
+                        episodes: EpisodeSampler) -> EpisodeRunner:
+    """`run`, or for a learner without meta-parameters whose weights depend on the data
+    (online SGD) a fresh one built for these episodes' shapes: meta-tested on another
+    input size or class count than it was set up for, it needs no padding."""
+    if run.layout.size or not run.learner.DATA_DEPENDENT:
+        return run
+    learner = learners.build(config)
+    learner.build_for(data_spec(episodes))
+    return runner(config, learner)
 
 
 def build_trainer(config: ml_collections.ConfigDict, replicas=None) -> MetaTrainer:

@@ -45,3 +45,33 @@ def test_bad_worker_split_override_is_a_one_line_error(tmp_path):
     last = result.stderr.strip().splitlines()[-1]
     assert last == ("error: data.rand_proj=worker_split([False, \"yes\"]): option 'yes' is a "
                     "str, the field is a bool.")
+
+
+def test_shipped_learner_meta_tests_every_dataset_from_official_files(tmp_path):
+    """The results command for users who have the files: `vsml-evaluate --pretrained`
+    with `data.data_dir` (the shipped learner's own run had another one) reads
+    Fashion-MNIST, KMNIST, EMNIST and CIFAR-10 in their official formats and meta-tests
+    at native size (784, 784, 784 and 3,072 inputs; 10, 10, 62, 10 classes)."""
+    from official_format import (images_and_labels, write_cifar10, write_kmnist,
+                                 write_mnist_format)
+
+    data = tmp_path / "data"
+    for split in ("train", "test"):
+        images, labels = images_and_labels(40, (28, 28, 1), 10, seed=1)
+        write_mnist_format(data / "fashion_mnist", split, images, labels)
+        write_kmnist(data / "kmnist", split, images, labels)
+        images62, labels62 = images_and_labels(124, (28, 28, 1), 62, seed=2)
+        write_mnist_format(data / "emnist", split, images62, labels62, "emnist-byclass-")
+        images32, labels32 = images_and_labels(30, (32, 32, 3), 10, seed=3)
+        write_cifar10(data / "cifar10", split, images32, labels32)
+    out = tmp_path / "out"
+    names = ["fashion_mnist", "kmnist", "emnist", "cifar10"]
+    result = cli("evaluate", "--pretrained=quickstart_digits", f"--workdir={out}",
+                 f"--config.data.data_dir={data}", "--config.data.source=files",
+                 f"--config.evaluation.datasets={','.join(names)}",
+                 "--config.evaluation.preprocessing=none",
+                 "--config.evaluation.episode_length=12",
+                 "--config.evaluation.num_episodes=2", "--config.evaluation.chunk=2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = list(csv.DictReader(open(os.path.join(out, "eval", "curves.csv"))))
+    assert [len([r for r in rows if r["dataset"] == n]) for n in names] == [24] * 4

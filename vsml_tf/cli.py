@@ -41,6 +41,9 @@ PRETRAINED = flags.DEFINE_string(
     "vsml_tf.pretrained lists them) on the episodes of --config, with no workdir or "
     "training (outputs in --workdir, default ./vsml_runs/pretrained_NAME).")
 
+EVAL_DIR = flags.DEFINE_string(
+    "eval_dir", None, "vsml-evaluate: write the outputs here (default WORKDIR/eval), e.g. "
+    "one directory per meta-test variant of one run.")
 ALLOW_CONFIG_CHANGE = flags.DEFINE_bool(
     "allow_config_change", False, "vsml-train: continue the checkpoints of --workdir "
     "although the config differs from its config.json in a key that changes what they "

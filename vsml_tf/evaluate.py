@@ -54,8 +54,9 @@ def meta_test_datasets(config, runner, theta, label: str | None = None) -> list[
     return results
 
 
-def write_outputs(results: list[dict], workdir: str) -> str:
-    out = os.path.join(workdir, "eval")
+def write_outputs(results: list[dict], workdir: str, out: str | None = None) -> str:
+    """curves.csv, curves.png and summary.txt into `out` (default WORKDIR/eval)."""
+    out = out or os.path.join(workdir, "eval")
     curves.write_csv(os.path.join(out, "curves.csv"), results)
     curves.plot(os.path.join(out, "curves.png"), results)
     table = curves.summary_table(results)
@@ -131,10 +132,10 @@ def compare_entries(config) -> list[tuple[str, ml_collections.ConfigDict, str | 
     return entries
 
 
-def evaluate(config, workdir: str, trained=None) -> list[dict]:
+def evaluate(config, workdir: str, trained=None, out: str | None = None) -> list[dict]:
     """Meta-test the latest checkpoint in `workdir` (or `trained` = (runner, theta) of a
     run just finished), or the learners of `evaluation.compare`; write the outputs to
-    workdir/eval."""
+    `out` (default workdir/eval)."""
     entries = compare_entries(config)
     runs = []
     if trained is not None:
@@ -148,10 +149,11 @@ def evaluate(config, workdir: str, trained=None) -> list[dict]:
     for label, learner_config, runner, theta in runs:
         logging.info("Meta-testing %s (%s)", label, learner_config.learner)
         results += meta_test_datasets(learner_config, runner, theta, label)
-    table = write_outputs(results, workdir)
+    out = out or os.path.join(workdir, "eval")
+    table = write_outputs(results, workdir, out)
     print(f"\nMeta-test ({config.evaluation.num_episodes} episodes of "
-          f"{config.evaluation.episode_length} steps), outputs in "
-          f"{os.path.join(workdir, 'eval')}:\n{table}", flush=True)
+          f"{config.evaluation.episode_length} steps), outputs in {out}:\n{table}",
+          flush=True)
     return results
 
 
@@ -163,7 +165,7 @@ def main(argv):
             from vsml_tf import pretrained
             pretrained.evaluate(cli.PRETRAINED.value, config, cli.WORKDIR.value)
         else:
-            evaluate(config, workdir)
+            evaluate(config, workdir, out=cli.EVAL_DIR.value)
 
 
 def run():

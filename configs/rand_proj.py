@@ -23,7 +23,8 @@ workers), and every second shard draws projected episodes.
         --config.data.data_dir=DIR
 
 - meta-training resizes MNIST to 14x14 (the learned algorithm does not depend on the
-  input size: every weight is the same LSTM) and runs 32 ES pairs on 100-step episodes, 1,500 iterations;
+  input size: every weight is the same LSTM) and runs 32 ES pairs on 100-step
+  episodes for 1,000 iterations;
 - it starts from the shipped digits learner (`training.init_from=quickstart_digits`): a
   curriculum digits -> MNIST that skips the ES plateau of a start from scratch;
 - meta-test is at each dataset's native size (`evaluation.preprocessing='none'`), 32
@@ -51,7 +52,7 @@ def get_config(arg=None):
 def _laptop(config):
     config.data.resize = "14x14"
     config.training.init_from = "quickstart_digits"
-    config.training.num_iterations = 1500
+    config.training.num_iterations = 1000
     config.training.episode_length = 100
     config.es.population_size = 32
     config.evaluation.datasets = "mnist,digits,sum,random"

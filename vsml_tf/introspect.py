@@ -30,6 +30,7 @@ import os
 
 import ml_collections
 import numpy as np
+import tensorflow as tf
 from absl import flags
 
 from vsml_tf import cli, evaluate, experiment
@@ -239,6 +240,7 @@ def _plot(out: str, rows: list[dict], episode_rows: list[dict], steps: int = 60)
 
 def main(argv):
     del argv
+    tf.get_logger().setLevel("ERROR")  # one compiled episode per learner and subset
     config, workdir = cli.config_and_workdir()
     with cli.user_errors():
         if cli.PRETRAINED.value:

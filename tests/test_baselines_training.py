@@ -134,7 +134,7 @@ def test_compare_learners_on_the_same_episodes(tmp_path):
 @pytest.mark.parametrize("compare,message", [
     ("metarnn", "has .* meta-parameters; name its trained run as metarnn=WORKDIR"),
     ("a=sgd,a=sgd", "labels must be unique"),
-    ("x=/no/such/dir", "neither a directory nor a registered learner"),
+    ("x=/no/such/dir", "neither a directory, nor a shipped learner .*, nor a registered"),
 ])
 def test_compare_entry_errors(tmp_path, compare, message):
     config = tiny_config("sgd", evaluation__compare=compare)

@@ -29,6 +29,10 @@ workers), and every second shard draws projected episodes.
   curriculum digits -> MNIST that skips the ES plateau of a start from scratch;
 - meta-test is at each dataset's native size (`evaluation.preprocessing='none'`), 32
   episodes of 2000 steps, on MNIST and every dataset available offline.
+
+Measured (seed 0; 102 min on a 2-core CPU shared with other jobs; shipped as
+`mnist_rand_proj_laptop`): MNIST accuracy 0.576 over steps 0-99 (best tuned SGD/Adam
+0.478) and 0.734 over 1500-1999 (best tuned 0.875); digits 0.672 / 0.800.
 """
 
 from vsml_tf.config import base_config

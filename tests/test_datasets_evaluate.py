@@ -20,6 +20,10 @@ def test_train_with_worker_splits_then_meta_test_on_mnist_at_native_size(tmp_pat
     saved = json.load(open(os.path.join(workdir, "config.json")))["data"]
     assert saved["rand_proj"] == "worker_split([False, True])"
     assert saved["dataset"] == 'worker_split(["digits"])'
+    from vsml_tf import evaluate, workers  # config.json reads back as the run's splits
+
+    reread = evaluate.run_config(workdir)
+    assert [workers.for_worker(reread, w).data.rand_proj for w in (0, 1)] == [False, True]
 
     result = cli("evaluate", f"--config={TESTING}", f"--workdir={workdir}",
                  f"--config.data.data_dir={data_dir}", "--config.evaluation.datasets=mnist,sum")

@@ -32,7 +32,7 @@ import os
 import ml_collections
 from absl import logging
 
-from vsml_tf import cli, curves, experiment, learners, pretrained
+from vsml_tf import cli, curves, experiment, learners, pretrained, workers
 from vsml_tf.config import ConfigError, base_config, split_list, validate
 from vsml_tf.errors import MissingFileError, UserError
 from vsml_tf.meta_test import meta_test
@@ -80,6 +80,9 @@ def run_config(workdir: str) -> ml_collections.ConfigDict:
                                   f"another version of vsml_tf?).")
             if isinstance(target[key], ml_collections.ConfigDict):
                 merge(target[key], value, f"{prefix}{key}.")
+            elif workers.is_worker_split(value):  # written as 'worker_split([...])'
+                with target.ignore_type():
+                    target[key] = workers.parse(value)
             else:
                 target[key] = value
 

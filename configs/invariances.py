@@ -24,7 +24,7 @@ native 28x28 and the sweep's sizes), runs 32 ES pairs on 100-step episodes for 1
 iterations and starts from the shipped digits learner, as configs/rand_proj.py:laptop.
 """
 
-from vsml_tf.config import base_config
+from vsml_tf.config import base_config, mnist_laptop_run
 from vsml_tf.workers import worker_split
 
 RAND_PROJ = [False, True] * 4
@@ -46,15 +46,5 @@ def get_config(arg=None):
     config.evaluation.datasets = "mnist"
     config.evaluation.preprocessing = "none"  # native size, all classes, no projection
     if arg == "laptop":
-        config.training.init_from = "quickstart_digits"
-        config.training.num_iterations = 1500
-        config.training.episode_length = 100
-        config.es.population_size = 32
-        config.evaluation.episode_length = 2000
-        config.evaluation.num_episodes = 32
-        config.evaluation.every = 250
-        config.evaluation.num_episodes_during_training = 8
-        config.evaluation.chunk = 8
-        config.logging.summary_every = 50
-        config.checkpoint.every = 100
+        mnist_laptop_run(config, num_iterations=1500)
     return config

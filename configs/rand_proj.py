@@ -35,7 +35,7 @@ Measured (seed 0; 102 min on a 2-core CPU shared with other jobs; shipped as
 0.478) and 0.734 over 1500-1999 (best tuned 0.875); digits 0.672 / 0.800.
 """
 
-from vsml_tf.config import base_config
+from vsml_tf.config import base_config, mnist_laptop_run
 from vsml_tf.workers import worker_split
 
 
@@ -55,16 +55,5 @@ def get_config(arg=None):
 
 def _laptop(config):
     config.data.resize = "14x14"
-    config.training.init_from = "quickstart_digits"
-    config.training.num_iterations = 1000
-    config.training.episode_length = 100
-    config.es.population_size = 32
+    mnist_laptop_run(config, num_iterations=1000)
     config.evaluation.datasets = "mnist,digits,sum,random"
-    config.evaluation.preprocessing = "none"   # native sizes
-    config.evaluation.episode_length = 2000
-    config.evaluation.num_episodes = 32
-    config.evaluation.every = 250
-    config.evaluation.num_episodes_during_training = 8
-    config.evaluation.chunk = 8
-    config.logging.summary_every = 50
-    config.checkpoint.every = 100

@@ -174,6 +174,27 @@ def digits_run(config: ml_collections.ConfigDict, learner: str = "vsml",
     return config
 
 
+def mnist_laptop_run(config: ml_collections.ConfigDict,
+                     num_iterations: int) -> ml_collections.ConfigDict:
+    """Laptop scale on MNIST, shared by configs/rand_proj.py:laptop and
+    configs/invariances.py:laptop: ES with 32 pairs on 100-step episodes, starting from
+    the shipped digits learner (a curriculum that skips the ES plateau); meta-test at
+    native size on 32 episodes of 2,000 steps."""
+    config.training.init_from = "quickstart_digits"
+    config.training.num_iterations = num_iterations
+    config.training.episode_length = 100
+    config.es.population_size = 32
+    config.evaluation.preprocessing = "none"   # native sizes
+    config.evaluation.episode_length = 2000
+    config.evaluation.num_episodes = 32
+    config.evaluation.every = 250
+    config.evaluation.num_episodes_during_training = 8
+    config.evaluation.chunk = 8
+    config.logging.summary_every = 50
+    config.checkpoint.every = 100
+    return config
+
+
 def _keys(config, prefix: str = "") -> set[str]:
     keys = set()
     for key, value in config.items():

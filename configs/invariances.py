@@ -20,8 +20,9 @@ classes, resize 48x48 and 21x21, a random projection and a pixel shuffle, in one
     python configs/sweeps/invariances.py runs/invariances_laptop --data_dir=DIR | sh
 
 `:laptop` halves the meta-training sizes (28, 14, 32 become 14, 7, 16; meta-test stays at
-native 28x28 and the sweep's sizes), runs 32 ES pairs on 100-step episodes for 1,500
-iterations and starts from the shipped digits learner, as configs/rand_proj.py:laptop.
+native 28x28 and the sweep's sizes) and runs 32 ES pairs on 100-step episodes, as
+configs/rand_proj.py:laptop, for 500 iterations starting from that config's shipped
+learner (`mnist_rand_proj_laptop`: a digits -> MNIST -> invariances curriculum).
 """
 
 from vsml_tf.config import base_config, mnist_laptop_run
@@ -46,5 +47,6 @@ def get_config(arg=None):
     config.evaluation.datasets = "mnist"
     config.evaluation.preprocessing = "none"  # native size, all classes, no projection
     if arg == "laptop":
-        mnist_laptop_run(config, num_iterations=1500)
+        mnist_laptop_run(config, num_iterations=500)
+        config.training.init_from = "mnist_rand_proj_laptop"
     return config

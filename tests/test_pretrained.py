@@ -99,3 +99,24 @@ def test_init_from_a_shipped_learner_starts_from_its_meta_parameters():
         checkpoints.init_from(tf.Variable(tf.zeros(values.size + 1)), name)
     with pytest.raises(UserError, match="neither a workdir with checkpoints nor a shipped"):
         checkpoints.init_from(theta, "no_such_run_or_learner")
+
+
+def test_window_table_of_curves_holding_several_learners(tmp_path):
+    """A clone's meta-test holds the clone and the SGD it clones: the export takes the
+    named learner's windows, and without a name refuses instead of mixing them."""
+    rng = np.random.default_rng(0)
+    results = [dict(learner=name, dataset="digits", loss=rng.random((3, 400)),
+                    accuracy=(rng.random((3, 400)) < p).astype(float))
+               for name, p in (("vsml_clone", 0.3), ("sgd_clone_target", 0.7))]
+    path = str(tmp_path / "curves.csv")
+    curves.write_csv(path, results)
+    with pytest.raises(UserError, match="name the exported one"):
+        pretrained.window_table(path)
+    with pytest.raises(UserError, match="no learner 'vsml'"):
+        pretrained.window_table(path, "vsml")
+    table = pretrained.window_table(path, "vsml_clone")["digits"]
+    assert (table["episodes"], table["steps"]) == (3, 400)
+    for window, stored in table["windows"].items():
+        a, b = map(int, window.split("-"))
+        np.testing.assert_allclose(stored["per_episode"],
+                                   results[0]["accuracy"][:, a:b].mean(1), atol=1e-4)

@@ -98,13 +98,23 @@ def evaluate(name: str, config, workdir: str | None):
     return evaluate_lib.evaluate(learner_config, workdir, build(learner_config, theta))
 
 
-def window_table(curves_csv: str) -> dict:
+def window_table(curves_csv: str, learner: str = "") -> dict:
     """{dataset: {"episodes", "steps", "windows": {"a-b": {"mean", "per_episode"}}}} from a
-    meta-test's curves.csv (windows as in the summary table)."""
+    meta-test's curves.csv (windows as in the summary table), of `learner` (its label in
+    the curves; needed only where they hold several learners)."""
     from vsml_tf import curves
 
+    results = curves.read_csv(curves_csv)
+    labels = sorted({r["learner"] for r in results})
+    if learner:
+        if learner not in labels:
+            raise UserError(f"{curves_csv} has no learner {learner!r}; it has {labels}.")
+        results = [r for r in results if r["learner"] == learner]
+    elif len(labels) > 1:
+        raise UserError(f"{curves_csv} holds the curves of {labels}: name the exported "
+                        f"one (--learner).")
     table = {}
-    for r in curves.read_csv(curves_csv):
+    for r in results:
         acc = r["accuracy"]
         table[r["dataset"]] = {
             "episodes": int(acc.shape[0]), "steps": int(acc.shape[1]),
@@ -116,9 +126,10 @@ def window_table(curves_csv: str) -> dict:
 
 
 def export(workdir: str, name: str, command: str, wall_time_s: float,
-           git_commit: str = "", curves_csv: str = "") -> str:
+           git_commit: str = "", curves_csv: str = "", learner: str = "") -> str:
     """Copy a finished vsml-train run (latest checkpoint, config.json, and the meta-test
-    of `curves_csv`, default its eval/curves.csv) into DATA_DIR as learner `name`."""
+    of `curves_csv`, default its eval/curves.csv, of its learner labelled `learner` there)
+    into DATA_DIR as learner `name`."""
     import tensorflow as tf
 
     from vsml_tf import checkpoints
@@ -149,7 +160,7 @@ def export(workdir: str, name: str, command: str, wall_time_s: float,
             "seed": config["seed"], "package_version": package_version,
             "git_commit": git_commit, "num_meta_params": int(theta.size),
             "meta_test": window_table(curves_csv or os.path.join(workdir, "eval",
-                                                                 "curves.csv"))}
+                                                                 "curves.csv"), learner)}
     with open(os.path.join(out, "metadata.json"), "w") as f:
         json.dump(meta, f, indent=1)
     return out
@@ -182,10 +193,12 @@ def main(argv=None) -> None:
     exp.add_argument("--wall_time_s", type=float, required=True)
     exp.add_argument("--git_commit", default="")
     exp.add_argument("--curves_csv", default="", help="default: WORKDIR/eval/curves.csv")
+    exp.add_argument("--learner", default="", help="its label in the curves, where they "
+                     "hold several learners (a clone next to its SGD)")
     args = parser.parse_args(argv)
     if args.action == "export":
         print(export(args.workdir, args.name, args.command, args.wall_time_s,
-                     args.git_commit, args.curves_csv))
+                     args.git_commit, args.curves_csv, args.learner))
     print(listing())
 
 

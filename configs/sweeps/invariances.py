@@ -2,7 +2,7 @@
 
     python configs/sweeps/invariances.py RUN [--config=configs/invariances.py:laptop] \
         [--data_dir=DIR] | sh                  # one vsml-evaluate per variant
-    python configs/sweeps/invariances.py RUN --table    # then: one markdown table
+    python configs/sweeps/invariances.py RUN [RUN2 ...] --table   # one markdown table
 
 Each variant meta-tests the latest checkpoint of RUN on MNIST's test split (the
 episodes of the config: same seed, length and count for every variant) into
@@ -58,38 +58,46 @@ def commands(run: str, config: str = BASE, data_dir: str = "",
     return out
 
 
-def table(run: str) -> str:
-    """Markdown: one row per variant, accuracy over the first 100 steps and the last
-    quarter of the episodes."""
+def table(*runs: str) -> str:
+    """Markdown: one row per variant; per run (column label: the run's directory name)
+    the accuracy over the first 100 steps and the last quarter of the episodes."""
     from vsml_tf import curves
     from vsml_tf.tools.tune_sgd import default_windows
 
-    lines = []
-    for name in VARIANTS:
-        path = os.path.join(run, "invariances", name, "curves.csv")
-        if not os.path.exists(path):
-            raise SystemExit(f"{path} is missing: run the sweep's commands first.")
-        (result,) = curves.read_csv(path)
-        acc = result["accuracy"]
-        windows = default_windows(acc.shape[1])
-        if not lines:
-            lines.append("| variant | episodes | " + " | ".join(
-                f"acc. steps {a}–{b - 1}" for a, b in windows) + " |")
-            lines.append("| --- | --- | " + " | ".join("---" for _ in windows) + " |")
-        lines.append(f"| {name} | {acc.shape[0]} | " + " | ".join(
-            f"{acc[:, a:b].mean():.3f}" for a, b in windows) + " |")
+    header, rows = ["variant", "episodes"], {name: [] for name in VARIANTS}
+    for run in runs:
+        label = os.path.basename(os.path.normpath(run))
+        for name in VARIANTS:
+            path = os.path.join(run, "invariances", name, "curves.csv")
+            if not os.path.exists(path):
+                raise SystemExit(f"{path} is missing: run the sweep's commands first.")
+            (result,) = curves.read_csv(path)
+            acc = result["accuracy"]
+            windows = default_windows(acc.shape[1])
+            if len(header) < 2 + len(windows) * len(runs):
+                header += [(f"{label} " if len(runs) > 1 else "") + f"acc. steps {a}–{b - 1}"
+                           for a, b in windows]
+            if not rows[name]:
+                rows[name].append(str(acc.shape[0]))
+            rows[name] += [f"{acc[:, a:b].mean():.3f}" for a, b in windows]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    lines += [f"| {name} | " + " | ".join(cells) + " |" for name, cells in rows.items()]
     return "\n".join(lines)
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run", help="workdir of a configs/invariances.py run")
+    parser.add_argument("run", nargs="+", help="workdir(s) of configs/invariances.py runs "
+                        "(several: --table puts them side by side)")
     parser.add_argument("--config", default=BASE)
     parser.add_argument("--data_dir", default="")
     parser.add_argument("--table", action="store_true", help="print the results table")
     args = parser.parse_args(argv)
-    print(table(args.run) if args.table else "\n".join(commands(args.run, args.config,
-                                                                 args.data_dir)))
+    if args.table:
+        print(table(*args.run))
+    else:
+        print("\n".join(c for run in args.run
+                        for c in commands(run, args.config, args.data_dir)))
 
 
 if __name__ == "__main__":

@@ -27,9 +27,9 @@ from vsml_tf.config import base_config
 
 
 def get_config(arg=None):
-    if arg not in (None, "", "deep"):
-        raise ValueError(f"configs/clone_backprop.py:{arg}: use no argument (shallow) or "
-                         f":deep.")
+    if arg not in (None, "", "deep", "digits"):
+        raise ValueError(f"configs/clone_backprop.py:{arg}: use no argument (shallow), "
+                         f":deep or :digits.")
     config = base_config()
     config.learner = "vsml"
     config.model.layers = "dense32,dense" if arg == "deep" else "dense"
@@ -47,4 +47,9 @@ def get_config(arg=None):
     config.evaluation.episode_length = 2000
     config.evaluation.num_episodes = 16
     config.evaluation.chunk = 16
+    if arg == "digits":  # the same shallow clone, meta-tested as the quickstart
+        config.data.dataset = config.evaluation.datasets = "digits"
+        config.evaluation.episode_length = 400
+        config.evaluation.num_episodes = 64
+        config.evaluation.chunk = 32
     return config

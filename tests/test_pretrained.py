@@ -120,3 +120,24 @@ def test_window_table_of_curves_holding_several_learners(tmp_path):
         a, b = map(int, window.split("-"))
         np.testing.assert_allclose(stored["per_episode"],
                                    results[0]["accuracy"][:, a:b].mean(1), atol=1e-4)
+
+
+def test_gradient_from_clone_config_starts_from_the_shipped_clone():
+    """configs/gradient.py:from_clone names a shipped learner whose network settings are
+    its own: init_from loads it into that config's learner, value for value."""
+    import importlib.util
+
+    import tensorflow as tf
+
+    from vsml_tf import checkpoints
+
+    spec = importlib.util.spec_from_file_location(
+        "gradient_config", os.path.join(ROOT, "configs", "gradient.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config = module.get_config("from_clone")
+    learner, _ = experiment.build_learner(config)
+    theta = tf.Variable(tf.zeros(experiment.runner(config, learner).layout.size))
+    checkpoints.init_from(theta, config.training.init_from)
+    np.testing.assert_array_equal(
+        theta.numpy(), pretrained.meta_params(pretrained.directory(config.training.init_from)))

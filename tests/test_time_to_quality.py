@@ -54,3 +54,34 @@ def test_stops_at_the_first_confirmed_pass_or_gives_up():
                                 early_bar=1.01, late_bar=0.0, max_iterations=4,
                                 log=lines.append)
     assert not never["reached"] and never["iterations"] == 4
+
+
+def test_a_recipe_with_init_from_starts_from_that_learner(monkeypatch):
+    """The from_clone recipe meta-trains from the shipped clone: the trainer the tool
+    builds holds the clone's meta-parameters when the first iteration starts."""
+    from vsml_tf import pretrained
+
+    config = testing_config()
+    config.update_from_flattened_dict(ttq.RECIPES["from_clone"])
+    config.training.algorithm = "es"  # the start, not the estimator, is under test
+    seen = []
+
+    def stop_at_first_step(trainer_step):
+        def step(*args, **kwargs):
+            seen.append(trainer_step.__self__.theta.numpy().copy())
+            raise StopIteration
+        return step
+
+    real_build = ttq.experiment.build_trainer
+
+    def build(config):
+        trainer = real_build(config)
+        trainer.step = stop_at_first_step(trainer.step)
+        return trainer
+
+    monkeypatch.setattr(ttq.experiment, "build_trainer", build)
+    with pytest.raises(StopIteration):
+        ttq.time_to_quality(config, every=1, quick=1, episodes=1, early_bar=0.0,
+                            late_bar=0.0, max_iterations=1)
+    np.testing.assert_array_equal(
+        seen[0], pretrained.meta_params(pretrained.directory("clone_backprop")))

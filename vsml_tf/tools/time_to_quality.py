@@ -21,7 +21,7 @@ import time
 
 from absl import app, flags
 
-from vsml_tf import experiment
+from vsml_tf import checkpoints, experiment
 from vsml_tf.cli import CONFIG as _CONFIG  # the one --config flag of every command
 from vsml_tf.config import split_list
 from vsml_tf.errors import UserError
@@ -31,6 +31,11 @@ from vsml_tf.meta_test import meta_test
 RECIPES = {
     "quickstart": {},                                # today's defaults
     "one_shard": {"training.num_shards": 1},         # the decomposition before 8 shards
+    # configs/gradient.py:from_clone on the quickstart's episodes: gradient meta-training
+    # from the shipped clone of online SGD (its 5 min of cloning are not counted).
+    "from_clone": {"training.algorithm": "gradient", "training.remat": True,
+                   "training.init_from": "clone_backprop", "model.backward_pass": True,
+                   "model.separate_backward_rnn": True, "model.output_idx": 0},
 }
 
 _RECIPES = flags.DEFINE_list("recipes", ["quickstart", "one_shard"], "Recipes to compare "
@@ -74,6 +79,8 @@ def time_to_quality(config, every: int, quick: int, episodes: int, early_bar: fl
                     late_bar: float, max_iterations: int, log=print) -> dict:
     """Meta-train `config` until its learner passes the bar (see module docstring)."""
     trainer = experiment.build_trainer(config)
+    if config.training.init_from:  # as vsml-train: a curriculum from another learner
+        checkpoints.init_from(trainer.theta, config.training.init_from)
     sampler = experiment.sampler(config, trainer.learner,
                                  split_list(config.evaluation.datasets)[0], "test",
                                  config.evaluation.episode_length)

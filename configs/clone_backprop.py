@@ -23,7 +23,7 @@ clone predicts SGD's class on 80.6% of all steps. README, "Learning to implement
 backprop", has the tables and the plots.
 """
 
-from vsml_tf.config import base_config
+from vsml_tf.config import CLONE_NETWORK, base_config
 
 
 def get_config(arg=None):
@@ -38,9 +38,7 @@ def get_config(arg=None):
         # at logit std 11.5, where online SGD of this network does not learn (0.10).
         config.clone.kappa = 60.0
         config.clone.alpha = 1.0
-    config.model.backward_pass = True
-    config.model.separate_backward_rnn = True
-    config.model.output_idx = 0
+    config.update_from_flattened_dict(CLONE_NETWORK)
     config.training.algorithm = "clone"
     config.data.dataset = "mnist"
     config.evaluation.datasets = "mnist"

@@ -25,7 +25,7 @@ at ln 10 = 2.303 -- measured with model.layer_norm=True (the authors' setting fo
 meta-training; 125 iterations at lr 1e-3) and without (60 iterations at lr 1e-2).
 """
 
-from vsml_tf.config import base_config, digits_run
+from vsml_tf.config import CLONE_NETWORK, base_config, digits_run
 
 
 def get_config(arg=None):
@@ -37,8 +37,6 @@ def get_config(arg=None):
     if arg == "from_clone":
         config.training.init_from = "clone_backprop"
         config.training.num_iterations = 1000
-        config.model.backward_pass = True
-        config.model.separate_backward_rnn = True
-        config.model.output_idx = 0
+        config.update_from_flattened_dict(CLONE_NETWORK)
         config.evaluation.every = 100
     return config

@@ -51,6 +51,5 @@ def get_config(arg=None):
     config.evaluation.datasets = "mnist"
     config.evaluation.preprocessing = "none"  # native size, all classes, no projection
     if arg == "laptop":
-        mnist_laptop_run(config, num_iterations=500)
-        config.training.init_from = "mnist_rand_proj_laptop"
+        mnist_laptop_run(config, num_iterations=500, init_from="mnist_rand_proj_laptop")
     return config

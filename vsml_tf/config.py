@@ -174,13 +174,20 @@ def digits_run(config: ml_collections.ConfigDict, learner: str = "vsml",
     return config
 
 
-def mnist_laptop_run(config: ml_collections.ConfigDict,
-                     num_iterations: int) -> ml_collections.ConfigDict:
+# The network a clone of online SGD runs in (vsml_tf/cloning.py): forward-then-backward
+# sweep, a separate backward sub-RNN, logits in channel 0. Shared by the cloning config
+# and by meta-training that starts from a clone.
+CLONE_NETWORK = {"model.backward_pass": True, "model.separate_backward_rnn": True,
+                 "model.output_idx": 0}
+
+
+def mnist_laptop_run(config: ml_collections.ConfigDict, num_iterations: int,
+                     init_from: str = "quickstart_digits") -> ml_collections.ConfigDict:
     """Laptop scale on MNIST, shared by configs/rand_proj.py:laptop and
-    configs/invariances.py:laptop: ES with 32 pairs on 100-step episodes, starting from
-    the shipped digits learner (a curriculum that skips the ES plateau); meta-test at
-    native size on 32 episodes of 2,000 steps."""
-    config.training.init_from = "quickstart_digits"
+    configs/invariances.py:laptop: ES with 32 pairs on 100-step episodes, starting from a
+    shipped learner (a curriculum that skips the ES plateau); meta-test at native size on
+    32 episodes of 2,000 steps."""
+    config.training.init_from = init_from
     config.training.num_iterations = num_iterations
     config.training.episode_length = 100
     config.es.population_size = 32

@@ -23,7 +23,7 @@ from absl import app, flags
 
 from vsml_tf import checkpoints, experiment
 from vsml_tf.cli import CONFIG as _CONFIG  # the one --config flag of every command
-from vsml_tf.config import split_list
+from vsml_tf.config import CLONE_NETWORK, split_list
 from vsml_tf.errors import UserError
 from vsml_tf.meta_test import meta_test
 
@@ -34,8 +34,7 @@ RECIPES = {
     # configs/gradient.py:from_clone on the quickstart's episodes: gradient meta-training
     # from the shipped clone of online SGD (its 5 min of cloning are not counted).
     "from_clone": {"training.algorithm": "gradient", "training.remat": True,
-                   "training.init_from": "clone_backprop", "model.backward_pass": True,
-                   "model.separate_backward_rnn": True, "model.output_idx": 0},
+                   "training.init_from": "clone_backprop", **CLONE_NETWORK},
 }
 
 _RECIPES = flags.DEFINE_list("recipes", ["quickstart", "one_shard"], "Recipes to compare "

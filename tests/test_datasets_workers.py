@@ -127,21 +127,23 @@ def test_sampler_applies_the_workers_config():
             for i in range(3)] == ["digits", "random", "digits"]
 
 
-@pytest.mark.parametrize("scope,projected,filtered,padded", [
-    ("shape", False, False, True), ("none", False, False, False), ("all", True, True, True)])
-def test_meta_test_preprocessing_scope(scope, projected, filtered, padded):
+@pytest.mark.parametrize("scope,projected,filtered", [
+    ("shape", False, False), ("none", False, False), ("all", True, True)])
+def test_meta_test_preprocessing_scope(scope, projected, filtered):
     c = config_lib.base_config()
     c.data.rand_proj = True
     c.data.filter_classes = "3,4"
     c.data.pad_inputs = "10x10x1"
     c.data.pad_classes = 20
+    c.data.resize = "6x6"
     c.evaluation.preprocessing = scope
     learner = learners.build(c)
     sampler = experiment.sampler(c, learner, "digits", "test", 5)
     assert (sampler.preprocessor.projection is not None) == projected
     assert (sampler.dataset.num_classes == 2) == filtered
-    assert sampler.example_shape == ((100,) if padded else (64,))
-    assert sampler.num_classes == (20 if padded else 10)
+    assert sampler.example_shape == (100,)  # resized to 6x6 or not, padded to 10x10
+    assert (sampler.preprocessor.resize is not None) == (scope != "none")
+    assert sampler.num_classes == 20
     train = experiment.sampler(c, learner, "digits", "train", 5)
     assert train.preprocessor.projection is not None and train.dataset.num_classes == 2
 

@@ -118,8 +118,8 @@ def base_config() -> ml_collections.ConfigDict:
         compare="",                # learners to meta-test together (see vsml_tf/evaluate.py):
                                    # comma-separated LABEL=WORKDIR or NAME (no meta-params)
         preprocessing="shape",     # 'shape': data.normalize/stats/resize/pad_* as in
-                                   # meta-training; 'none': normalization only (native
-                                   # size); 'all': also rand_proj/shuffle/filter (worker 0)
+                                   # meta-training; 'none': no resize (native size; pad_*
+                                   # stay); 'all': also rand_proj/shuffle/filter (worker 0)
     ))
 
     c.distribution = ml_collections.ConfigDict(dict(

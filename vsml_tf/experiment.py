@@ -37,13 +37,15 @@ def sampler(config: ml_collections.ConfigDict, learner, dataset, split: str, ste
     split 'train' applies all of config.data's preprocessing; any other split is
     meta-test and applies what `config.evaluation.preprocessing` says ('shape': the
     normalization and the resize/pad shapes, never the task variants rand_proj,
-    shuffle_pixels and filter_classes; 'none': normalization only; 'all': everything);
+    shuffle_pixels and filter_classes; 'none': no resize (native size); 'all':
+    everything). Padding (`pad_inputs`, `pad_classes`) applies in every scope: it is the
+    fixed input and output size of a learner such as the baselines, not a task variant.
     `evaluation.filter_classes` meta-tests on a subset of the classes in any scope."""
     data = workers.for_worker(config, worker_index).data
     dataset = workers.select(dataset, worker_index)
     scope = "all" if split == "train" else config.evaluation.preprocessing
     variants = scope == "all"
-    shapes = scope in ("all", "shape")
+    resized = scope in ("all", "shape")
     if split == "train":
         classes = data.filter_classes
     else:  # meta-test: evaluation.filter_classes, else the training subset under 'all'
@@ -52,12 +54,12 @@ def sampler(config: ml_collections.ConfigDict, learner, dataset, split: str, ste
     examples = datasets.from_config(data, dataset, split, filter_classes=classes)
     preprocessor = Preprocessor(
         examples, normalize=data.normalize,
-        resize=parse_shape(data.resize, 2, "data.resize") if shapes else None,
-        pad_inputs=parse_shape(data.pad_inputs, 3, "data.pad_inputs") if shapes else None,
+        resize=parse_shape(data.resize, 2, "data.resize") if resized else None,
+        pad_inputs=parse_shape(data.pad_inputs, 3, "data.pad_inputs"),
         shuffle_pixels=variants and data.shuffle_pixels,
         rand_proj=variants and data.rand_proj, seed=config.seed, worker_index=worker_index)
     common = dict(flatten=not learner.uses_images, preprocessor=preprocessor,
-                  num_classes=(data.pad_classes or None) if shapes else None)
+                  num_classes=data.pad_classes or None)
     if data.ways:
         return FewShotSampler(examples, data.ways, data.shots, steps=steps,
                               batch_size=data.batch_size, **common)

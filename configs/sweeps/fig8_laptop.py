@@ -1,0 +1,155 @@
+"""Paper Fig. 8 at laptop scale: VSML and the meta-learned baselines, meta-trained on
+MNIST, meta-tested on every dataset with labels fixed and permuted per episode.
+
+    python configs/sweeps/fig8_laptop.py RUN [--data_dir=DIR] [--datasets=a,b] | sh
+    python configs/sweeps/fig8_laptop.py RUN --table      # markdown grid + one PNG per dataset
+
+The printed commands, in order:
+1. meta-train each baseline (Meta RNN, Fast Weight Memory, Hebbian, FWP) on MNIST into
+   RUN/NAME: its own config (gradient through 16 episodes of 100 steps per iteration),
+   `ITERATIONS` iterations, inputs padded to 28x28x1 and outputs to 62 classes as the paper
+   did, so that one model serves every dataset;
+2. `tune_sgd` into RUN/fixed: online SGD/Adam (linear, one hidden layer) at every rate of
+   `RATES` on the episodes of configs/rand_proj.py:laptop (32 episodes of 2,000 steps,
+   native sizes, seed 0), with every meta-learned learner meta-tested on the same episodes;
+3. `vsml-evaluate` into RUN/permuted: the meta-learned learners again, labels permuted per
+   episode, so that no class -> label map from meta-training helps.
+
+VSML is `--vsml` (default the shipped `mnist_rand_proj_laptop`, made by
+configs/rand_proj.py:laptop on the same MNIST episodes' length; or the workdir of such a
+run). Tuned SGD/Adam start every episode from fresh weights drawn symmetrically over the
+classes, so permuting labels does not change what they can reach: they are tuned once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shlex
+
+BASELINES = ("metarnn", "fwmemory", "hebbian", "fwp")
+ITERATIONS = 500
+DATASETS = "mnist,fashion_mnist,kmnist,emnist,digits,random,sum"
+EPISODES = "configs/rand_proj.py:laptop"
+# Covers every rate tune_sgd found best on digits and MNIST (README, Baselines).
+RATES = "3e-4,1e-3,3e-3,1e-2,3e-2,0.1,0.3"
+TRAIN = {"data.dataset": "mnist", "data.pad_inputs": "28x28x1", "data.pad_classes": 62,
+         "training.num_iterations": ITERATIONS, "evaluation.datasets": "mnist"}
+TUNED = "tuned SGD/Adam"
+
+
+def compare(run: str, vsml: str) -> str:
+    """evaluation.compare: VSML and the baselines meta-trained into RUN."""
+    return ",".join([f"vsml={vsml}"] + [f"{name}={os.path.join(run, name)}"
+                                        for name in BASELINES])
+
+
+def commands(run: str, data_dir: str = "", datasets: str = DATASETS,
+             vsml: str = "mnist_rand_proj_laptop") -> list[str]:
+    data = [f"--config.data.data_dir={data_dir}"] if data_dir else []
+    out = []
+    for name in BASELINES:
+        args = ["vsml-train", f"--config=configs/{name}.py",
+                f"--workdir={os.path.join(run, name)}"]
+        args += [f"--config.{key}={value}" for key, value in TRAIN.items()]
+        out.append(shlex.join(args + data))
+    episodes = [f"--config={EPISODES}", f"--config.evaluation.datasets={datasets}",
+                f"--config.evaluation.compare={compare(run, vsml)}"] + data
+    out.append(shlex.join(["python", "-m", "vsml_tf.tools.tune_sgd", *episodes,
+                           f"--workdir={os.path.join(run, 'fixed')}",
+                           f"--learning_rates={RATES}"]))
+    out.append(shlex.join(["vsml-evaluate", *episodes, f"--workdir={run}",
+                           f"--eval_dir={os.path.join(run, 'permuted')}",
+                           "--config.evaluation.permute_labels=True"]))
+    return out
+
+
+def _best_tuned(path: str) -> dict:
+    """{(dataset, 'a-b'): accuracy}: the best baseline and rate of tune_sgd's grid."""
+    best = {}
+    with open(path) as f:
+        for row in csv.DictReader(f):
+            key = (row["dataset"], row["window"])
+            best[key] = max(best.get(key, 0.0), float(row["accuracy"]))
+    return best
+
+
+def _read(path: str) -> list[dict]:
+    from vsml_tf import curves
+
+    if not os.path.exists(path):
+        raise SystemExit(f"{path} is missing: run the sweep's commands first.")
+    return curves.read_csv(path)
+
+
+def grid(run: str) -> tuple[str, dict]:
+    """(markdown table, {dataset: [curves]}): rows learner x labels, columns dataset,
+    cells accuracy over the first 100 steps / the last quarter of the episodes."""
+    from vsml_tf.tools.tune_sgd import default_windows
+
+    learners = ("vsml",) + BASELINES
+    results = {}  # (learner, labels, dataset) -> curves
+    paths = {"fixed": os.path.join(run, "fixed", "eval", "curves.csv"),
+             "permuted": os.path.join(run, "permuted", "curves.csv")}
+    for labels, path in paths.items():
+        for r in _read(path):
+            if r["learner"] in learners:
+                results[(r["learner"], labels, r["dataset"])] = r
+            elif labels == "fixed":  # tune_sgd's baselines at their best late-window rate
+                results[(r["learner"], "tuned", r["dataset"])] = r
+    tuned = _best_tuned(os.path.join(run, "fixed", "tuning.csv"))
+    datasets = list(dict.fromkeys(k[2] for k in results))
+    steps = next(iter(results.values()))["accuracy"].shape[1]
+    windows = default_windows(steps)
+    span = " / ".join(f"{a}–{b - 1}" for a, b in windows)
+    header = ["learner", "labels"] + [f"{d} ({span})" for d in datasets]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    for learner in learners:
+        for labels in ("fixed", "permuted"):
+            cells = []
+            for dataset in datasets:
+                r = results.get((learner, labels, dataset))
+                cells.append(" / ".join(f"{r['accuracy'][:, a:b].mean():.3f}"
+                                        for a, b in windows) if r else "")
+            lines.append(f"| {learner} | {labels} | " + " | ".join(cells) + " |")
+    cells = [" / ".join(f"{tuned[(d, f'{a}-{b}')]:.3f}" for a, b in windows)
+             if (d, f"{windows[0][0]}-{windows[0][1]}") in tuned else "" for d in datasets]
+    lines.append(f"| {TUNED} (best per window) | either | " + " | ".join(cells) + " |")
+    figures = {}
+    for dataset in datasets:
+        shown = [dict(r, learner=f"{learner} ({labels})")
+                 for (learner, labels, d), r in results.items()
+                 if d == dataset and labels != "tuned"]
+        late = windows[-1]
+        sgd = [r for (_, labels, d), r in results.items() if d == dataset and labels == "tuned"]
+        if sgd:  # the tuned baseline best over the last window
+            shown.append(max(sgd, key=lambda r: r["accuracy"][:, late[0]:late[1]].mean()))
+        figures[dataset] = shown
+    return "\n".join(lines), figures
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", help="directory of the sweep's runs and outputs")
+    parser.add_argument("--data_dir", default="")
+    parser.add_argument("--datasets", default=DATASETS,
+                        help="meta-test datasets (those without local files or TFDS fail)")
+    parser.add_argument("--vsml", default="mnist_rand_proj_laptop",
+                        help="VSML learner: a shipped name or a vsml-train workdir")
+    parser.add_argument("--table", action="store_true",
+                        help="print the grid; write RUN/fig8_DATASET.png per dataset")
+    args = parser.parse_args(argv)
+    if not args.table:
+        print("\n".join(commands(args.run, args.data_dir, args.datasets, args.vsml)))
+        return
+    from vsml_tf import curves
+
+    text, figures = grid(args.run)
+    for dataset, shown in figures.items():
+        curves.plot(os.path.join(args.run, f"fig8_{dataset}.png"), shown)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -19,6 +19,11 @@ VSML is `--vsml` (default the shipped `mnist_rand_proj_laptop`, made by
 configs/rand_proj.py:laptop on the same MNIST episodes' length; or the workdir of such a
 run). Tuned SGD/Adam start every episode from fresh weights drawn symmetrically over the
 classes, so permuting labels does not change what they can reach: they are tuned once.
+
+Measured (seed 0, 2-core CPU, mnist,digits,random,sum; about 37 min in all; README, "the
+dataset grid"): the baselines 0.91-0.97 on MNIST with fixed labels, chance with permuted
+labels and on every other dataset; VSML the same with fixed and permuted labels (MNIST
+0.576 / 0.734 over steps 0-99 / 1500-1999, digits 0.672 / 0.800).
 """
 
 from __future__ import annotations

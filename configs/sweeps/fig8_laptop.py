@@ -16,8 +16,7 @@ The printed commands, in order:
    episode, so that no class -> label map from meta-training helps.
 
 VSML is `--vsml` (default the shipped `mnist_rand_proj_laptop`, made by
-configs/rand_proj.py:laptop on the same MNIST episodes' length; or the workdir of such a
-run). Tuned SGD/Adam start every episode from fresh weights drawn symmetrically over the
+configs/rand_proj.py:laptop: ES on 100-step MNIST episodes; or the workdir of a run). Tuned SGD/Adam start every episode from fresh weights drawn symmetrically over the
 classes, so permuting labels does not change what they can reach: they are tuned once.
 
 Measured (seed 0, 2-core CPU, mnist,digits,random,sum; about 37 min in all; README, "the
@@ -118,8 +117,10 @@ def grid(run: str) -> tuple[str, dict]:
                 cells.append(" / ".join(f"{r['accuracy'][:, a:b].mean():.3f}"
                                         for a, b in windows) if r else "")
             lines.append(f"| {learner} | {labels} | " + " | ".join(cells) + " |")
-    cells = [" / ".join(f"{tuned[(d, f'{a}-{b}')]:.3f}" for a, b in windows)
-             if (d, f"{windows[0][0]}-{windows[0][1]}") in tuned else "" for d in datasets]
+    cells = []
+    for dataset in datasets:
+        best = [tuned.get((dataset, f"{a}-{b}")) for a, b in windows]
+        cells.append("" if None in best else " / ".join(f"{v:.3f}" for v in best))
     lines.append(f"| {TUNED} (best per window) | either | " + " | ".join(cells) + " |")
     figures = {}
     for dataset in datasets:

@@ -202,3 +202,21 @@ def test_clone_episode_follows_numpy_online_sgd():
     err = np.abs(logits - expected).mean() / scale
     same = (logits.argmax(-1) == expected.argmax(-1)).mean()
     assert err < 0.15 and same >= 0.8, (err, same)
+
+
+def test_delta_range_draws_the_stated_share_of_large_errors():
+    """delta_range R > 1: large errors (half the draws) are uniform over +-1 or, half of
+    them, +-R, so P(|delta| > 1) = 0.5 * 0.5 * (1 - 1/R); at R = 1 no error exceeds 1."""
+    net = clone_network()
+    key = tf.constant([0, 1], tf.int32)
+    n = 200_000
+    for r in (1.0, 4.0):
+        cloner = cloning.Cloner(net, cloning.CloneSpec(), pool_size=8, delta_range=r,
+                                jit_compile=False)
+        _, delta, stale = cloner.sample_inputs(n, key)
+        share = float(tf.reduce_mean(tf.cast(tf.abs(delta) > 1.0, tf.float32)))
+        expected = 0.25 * (1.0 - 1.0 / r)
+        assert abs(share - expected) < 0.005, (r, share, expected)
+        assert float(tf.reduce_max(tf.abs(delta))) <= r
+        # A hidden layer's forward tick sees last step's error of the same range.
+        assert (float(tf.reduce_max(tf.abs(stale))) > 1.0) == (r > 1.0)

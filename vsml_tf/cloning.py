@@ -210,7 +210,7 @@ class Cloner:
     def __init__(self, network: VSMLNetwork, spec: CloneSpec, pool_size: int = 4096,
                  rollout_steps: int = 4, learning_rate: float = 3e-3,
                  state_weight: float = 100.0, fan_ins=(784, 10), reset_fraction: float = 0.02,
-                 seed: int = 0, jit_compile: bool = True):
+                 delta_range: float = 1.0, seed: int = 0, jit_compile: bool = True):
         check_network(network)
         self.network, self.spec = network, spec
         self.fwd_rnn, self.bwd_rnn = network.forward_rnns[0], network.backward_rnns[0]
@@ -224,6 +224,7 @@ class Cloner:
         self.state_weight = state_weight
         self.fan_ins = tuple(fan_ins)
         self.reset_fraction = reset_fraction
+        self.delta_range = delta_range
         # Messages are in weight units (w = kappa c): the read-out projections start at
         # kappa times their initial scale and Adam moves them kappa times faster (Adam's
         # step is ~learning_rate per parameter whatever the gradient's scale).
@@ -269,8 +270,13 @@ class Cloner:
     def sample_inputs(self, n, key):
         """u and delta as episodes produce them: normalized pixels (mostly background),
         hidden pre-activations, softmax errors and deep errors; a stale backward message
-        (or none) for the forward tick."""
-        keys = [tf.random.experimental.stateless_fold_in(key, i) for i in range(8)]
+        (or none) for the forward tick.
+
+        With delta_range > 1 (deep networks, whose hidden errors reach several units), half
+        of the large errors are drawn over +-delta_range instead of +-1, and the stale
+        message is a previous error of the same ranges (a hidden layer's forward tick sees
+        last step's error)."""
+        keys = [tf.random.experimental.stateless_fold_in(key, i) for i in range(10)]
         kind = tf.random.stateless_uniform([n], keys[0])
         pixel = tf.where(tf.random.stateless_uniform([n], keys[1]) < 0.6, -0.4242,
                          tf.random.stateless_uniform([n], keys[2], -0.4242, 2.8215))
@@ -279,9 +285,12 @@ class Cloner:
         kind = tf.random.stateless_uniform([n], keys[4])
         big = tf.random.stateless_uniform([n], keys[5], -1.0, 1.0)
         small = tf.random.stateless_normal([n], keys[6]) * 0.1
+        if self.delta_range != 1.0:
+            wide = tf.random.stateless_uniform([n], keys[8]) < 0.5
+            big = tf.where(wide, big * self.delta_range, big)
         delta = tf.where(kind < 0.5, big, tf.where(kind < 0.9, small, 0.0))
-        stale = tf.where(tf.random.stateless_uniform([n], keys[7]) < 0.5,
-                         tf.roll(small, 1, 0), 0.0)
+        previous = tf.roll(small if self.delta_range == 1.0 else delta, 1, 0)
+        stale = tf.where(tf.random.stateless_uniform([n], keys[7]) < 0.5, previous, 0.0)
         return u, delta, stale
 
     def state_error(self, c, w, beta):
@@ -421,7 +430,7 @@ def clone(config, network: VSMLNetwork, log=print) -> list[tuple[int, float, flo
     cloner = Cloner(network, spec, pool_size=c.pool_size, rollout_steps=c.rollout_steps,
                     learning_rate=keras.optimizers.schedules.CosineDecay(
                         c.learning_rate, c.iterations, alpha=0.01),
-                    state_weight=c.state_weight,
+                    state_weight=c.state_weight, delta_range=c.delta_range,
                     fan_ins=tuple(s[0][0] for s in layers), seed=config.seed)
     rows, started = [], time.time()
     for i in range(c.iterations):

@@ -101,6 +101,7 @@ def base_config() -> ml_collections.ConfigDict:
         pool_size=2048,            # single connections in the rollout pool
         rollout_steps=4,           # forward + backward ticks per rollout
         state_weight=10.0,         # weight of the state read-out error vs the messages
+        delta_range=1.0,           # half the large errors cloned over +-this (deep: > 1)
         max_minutes=12.0,          # stop cloning early after this long; 0: no limit
     ))
 

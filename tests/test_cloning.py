@@ -220,3 +220,19 @@ def test_delta_range_draws_the_stated_share_of_large_errors():
         assert float(tf.reduce_max(tf.abs(delta))) <= r
         # A hidden layer's forward tick sees last step's error of the same range.
         assert (float(tf.reduce_max(tf.abs(stale))) > 1.0) == (r > 1.0)
+
+
+def test_clone_ranges_episode_is_the_loop_reference():
+    """The ranges tool's vectorized SGD target equals the per-connection loops above."""
+    from vsml_tf.tools import clone_ranges
+
+    xs, ys = random_episode(10, 6, 3, seed=3)
+    r = np.random.default_rng(0)
+    init = [(r.normal(size=(6, 4)) * 3, r.normal(size=(6, 4)) * 0.1),
+            (r.normal(size=(4, 3)) * 3, np.zeros((4, 3)))]
+    expected = numpy_sgd_episode(init, xs.astype(np.float64), ys, 0.7, 0.05)
+    weights = [(w.copy(), b.copy()) for w, b in init]
+    logits, recorded = clone_ranges.episode(xs.astype(np.float64), ys, weights, 0.7, 0.05,
+                                            record_every=5)
+    np.testing.assert_allclose(logits, expected, rtol=1e-10, atol=1e-12)
+    assert len(recorded["w"][0]) == 2 and recorded["w"][0][0].shape == (24,)

@@ -276,7 +276,7 @@ class Cloner:
         of the large errors are drawn over +-delta_range instead of +-1, and the stale
         message is a previous error of the same ranges (a hidden layer's forward tick sees
         last step's error)."""
-        keys = [tf.random.experimental.stateless_fold_in(key, i) for i in range(10)]
+        keys = [tf.random.experimental.stateless_fold_in(key, i) for i in range(9)]
         kind = tf.random.stateless_uniform([n], keys[0])
         pixel = tf.where(tf.random.stateless_uniform([n], keys[1]) < 0.6, -0.4242,
                          tf.random.stateless_uniform([n], keys[2], -0.4242, 2.8215))

@@ -21,7 +21,6 @@ import numpy as np
 from vsml_tf.cloning import GAIN
 
 PERCENTILES = (90, 99, 99.9, 100)
-MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 
 
 def phi(u):
@@ -95,10 +94,11 @@ def main(argv=None) -> None:
     parser.add_argument("--episodes", type=int, default=4)
     parser.add_argument("--steps", type=int, default=2000)
     args = parser.parse_args(argv)
-    from vsml_tf.datasets.official_files import mnist_format
+    from vsml_tf.datasets.images import IMAGE_SETS
 
-    images, labels = mnist_format("mnist", f"{args.data_dir}/mnist", "test")
-    images = (images.reshape(len(images), -1) / 255.0 - MNIST_MEAN) / MNIST_STD
+    mnist = IMAGE_SETS["mnist"]
+    images, labels = mnist.read_files(f"{args.data_dir}/mnist", "test")
+    images = (images.reshape(len(images), -1) / 255.0 - mnist.mean) / mnist.std
     fmt = lambda v: "/".join(f"{x:.2f}" for x in v)  # noqa: E731
     print(f"percentiles {PERCENTILES} of |delta| (hidden layer) and |c| per layer; "
           f"accuracy over steps 0-99 and {args.steps // 2}-{args.steps}")

@@ -236,3 +236,33 @@ def test_clone_ranges_episode_is_the_loop_reference():
                                             record_every=5)
     np.testing.assert_allclose(logits, expected, rtol=1e-10, atol=1e-12)
     assert len(recorded["w"][0]) == 2 and recorded["w"][0][0].shape == (24,)
+
+
+def test_init_from_clone_starts_meta_training_from_the_clone_vsml_train_makes(tmp_path):
+    """training.init_from='clone' clones first: the meta-trainer starts from exactly the
+    meta-parameters that cloning as its own run (training.algorithm='clone') writes."""
+    from configs import testing
+    from vsml_tf import checkpoints, config as config_lib, train
+
+    def small(algorithm):
+        config = testing.get_config(algorithm)
+        config.update_from_flattened_dict(config_lib.CLONE_NETWORK)
+        config.clone.iterations, config.clone.pool_size = 3, 64
+        config.evaluation.every = 0
+        config.logging.tensorboard = config.logging.wandb.enabled = False
+        return config
+
+    cloning.run(small("clone"), str(tmp_path / "clone"))
+    config = small("es")
+    config.training.num_iterations = 0
+    config.training.init_from = "clone"
+    started, _ = train.train(config, str(tmp_path / "es"))
+    cloned = tf.Variable(np.zeros(started.theta.shape, np.float32))
+    checkpoints.restore_meta_params(cloned, str(tmp_path / "clone"))
+    np.testing.assert_array_equal(started.theta.numpy(), cloned.numpy())
+    fresh = train.experiment.build_trainer(config)
+    assert not np.array_equal(fresh.theta.numpy(), cloned.numpy())  # cloning changed it
+
+    config.model.separate_backward_rnn = False
+    with pytest.raises(ValueError, match="Cloning backprop needs"):
+        train.train(config, str(tmp_path / "shared_rnn"))

@@ -198,7 +198,8 @@ def init_from(theta: tf.Variable, workdir: str) -> str:
 
     if not os.path.isdir(directory(workdir)) and workdir not in pretrained.names():
         raise MissingFileError(f"training.init_from={workdir}: neither a workdir with "
-                               f"checkpoints nor a shipped learner {pretrained.names()}.")
+                               f"checkpoints nor a shipped learner {pretrained.names()} "
+                               f"(vsml-train also takes 'clone').")
     if not os.path.isdir(directory(workdir)):
         _, values = pretrained.load(workdir)
         if values.shape != tuple(theta.shape.as_list()):

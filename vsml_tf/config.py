@@ -62,7 +62,8 @@ def base_config() -> ml_collections.ConfigDict:
         algorithm="es",            # ESTIMATORS ('es', 'gradient') or SUPERVISED ('clone')
         init_from="",              # WORKDIR of another run or a shipped learner's name:
                                    # start from its meta-parameters (fresh optimizer,
-                                   # iteration 0)
+                                   # iteration 0); 'clone': clone online SGD first
+                                   # (config.clone; needs CLONE_NETWORK's settings)
         num_iterations=10_001,
         episode_length=500,
         loss_type="mean",          # 'mean' over all steps or 'last' step only

@@ -156,6 +156,28 @@ def build_trainer(config: ml_collections.ConfigDict, replicas=None) -> MetaTrain
                        jit_compile=config.training.jit_compile)
 
 
+CLONE_NOW = "clone"  # training.init_from value: clone online SGD first (start_from)
+
+
+def start_from(trainer: MetaTrainer, config: ml_collections.ConfigDict, log=print) -> str:
+    """Apply training.init_from to a fresh trainer's theta; returns what it started from.
+
+    A workdir or a shipped learner's name loads those meta-parameters (a curriculum);
+    'clone' clones config.clone's online SGD into the learner's sub-RNNs first
+    (vsml_tf/cloning.py, seeded by config.seed), a start from which neither ES nor the
+    meta-gradient sits on the ln(10) plateau."""
+    source = config.training.init_from
+    if source != CLONE_NOW:
+        return checkpoints.init_from(trainer.theta, source)
+    from vsml_tf import cloning  # TF ops built only when cloning is asked for
+
+    cloning.check_network(trainer.learner)
+    trainer.layout.assign_to_network(trainer.theta)
+    rows = cloning.clone(config, trainer.learner, log=log)
+    trainer.theta.assign(trainer.layout.from_network())
+    return f"a clone of online SGD ({rows[-1][0] + 1} Adam steps, {rows[-1][3]:.0f} s)"
+
+
 def load_meta_params(config: ml_collections.ConfigDict, workdir: str | None,
                      label: str | None = None):
     """(runner, theta): config's learner and the meta-parameters of the latest checkpoint

@@ -87,8 +87,7 @@ def train(config, workdir: str, replicas=None, allow_config_change: bool = False
         logging.info("Resumed from %s at iteration %d", manager.latest_checkpoint,
                      int(trainer.iteration.numpy()))
     elif config.training.init_from:
-        logging.info("Starting from %s", checkpoints.init_from(
-            trainer.theta, config.training.init_from))
+        logging.info("Starting from %s", experiment.start_from(trainer, config))
     replicas.broadcast_from_chief([trainer.theta])
     writer = MetricWriter(config, workdir, enabled=chief)
     ev = config.evaluation

@@ -10,7 +10,9 @@ the bar, confirms on `--episodes` (the bar: accuracy over steps 0-49 and 300-399
 evaluation episodes, the quickstart's 0.55 / 0.80). The time to quality is the wall time
 of training and of every evaluation up to the confirmed pass. Runs go seed by seed with
 the recipes alternating, so that a shared machine's load hits all recipes alike; the
-summary gives per recipe the median over seeds and its ratio to the first recipe's.
+summary gives per recipe the median over seeds and its ratio to the first recipe's. A
+recipe that starts from a clone made in the run (`training.init_from=clone`, e.g.
+`es_from_clone`) has its cloning time counted.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import time
 
 from absl import app, flags
 
-from vsml_tf import checkpoints, experiment
+from vsml_tf import experiment
 from vsml_tf.cli import CONFIG as _CONFIG  # the one --config flag of every command
 from vsml_tf.config import CLONE_NETWORK, split_list
 from vsml_tf.errors import UserError
@@ -35,6 +37,10 @@ RECIPES = {
     # from the shipped clone of online SGD (its 5 min of cloning are not counted).
     "from_clone": {"training.algorithm": "gradient", "training.remat": True,
                    "training.init_from": "clone_backprop", **CLONE_NETWORK},
+    # ES with centered-rank fitness from a clone of online SGD made in the run (its
+    # cloning time is counted).
+    "es_from_clone": {"training.init_from": "clone", "es.fitness_shaping": "centered_rank",
+                      "es.sigma": 0.02, **CLONE_NETWORK},
 }
 
 _RECIPES = flags.DEFINE_list("recipes", ["quickstart", "one_shard"], "Recipes to compare "
@@ -78,12 +84,13 @@ def time_to_quality(config, every: int, quick: int, episodes: int, early_bar: fl
                     late_bar: float, max_iterations: int, log=print) -> dict:
     """Meta-train `config` until its learner passes the bar (see module docstring)."""
     trainer = experiment.build_trainer(config)
-    if config.training.init_from:  # as vsml-train: a curriculum from another learner
-        checkpoints.init_from(trainer.theta, config.training.init_from)
+    started = time.perf_counter()  # a clone made here (init_from='clone') is counted
+    if config.training.init_from:  # as vsml-train: another learner's or a clone's start
+        log(f"  starting from {experiment.start_from(trainer, config, log=lambda _: None)}")
     sampler = experiment.sampler(config, trainer.learner,
                                  split_list(config.evaluation.datasets)[0], "test",
                                  config.evaluation.episode_length)
-    started, early, late = time.perf_counter(), float("nan"), float("nan")
+    early, late = float("nan"), float("nan")
 
     def evaluate(num):
         _, acc = meta_test(trainer.runner, trainer.theta, sampler, num, seed=config.seed,

@@ -263,6 +263,10 @@ def test_init_from_clone_starts_meta_training_from_the_clone_vsml_train_makes(tm
     fresh = train.experiment.build_trainer(config)
     assert not np.array_equal(fresh.theta.numpy(), cloned.numpy())  # cloning changed it
 
+    config.clone.iterations = 0
+    with pytest.raises(ValueError, match="needs clone.iterations >= 1"):
+        train.train(config, str(tmp_path / "no_steps"))
+    config.clone.iterations = 3
     config.model.separate_backward_rnn = False
     with pytest.raises(ValueError, match="Cloning backprop needs"):
         train.train(config, str(tmp_path / "shared_rnn"))

@@ -199,7 +199,7 @@ def init_from(theta: tf.Variable, workdir: str) -> str:
     if not os.path.isdir(directory(workdir)) and workdir not in pretrained.names():
         raise MissingFileError(f"training.init_from={workdir}: neither a workdir with "
                                f"checkpoints nor a shipped learner {pretrained.names()} "
-                               f"(vsml-train also takes 'clone').")
+                               f"(or 'clone' to meta-train from a fresh clone of online SGD).")
     if not os.path.isdir(directory(workdir)):
         _, values = pretrained.load(workdir)
         if values.shape != tuple(theta.shape.as_list()):

@@ -172,8 +172,10 @@ def start_from(trainer: MetaTrainer, config: ml_collections.ConfigDict, log=prin
     from vsml_tf import cloning  # TF ops built only when cloning is asked for
 
     cloning.check_network(trainer.learner)
-    trainer.layout.assign_to_network(trainer.theta)
-    rows = cloning.clone(config, trainer.learner, log=log)
+    if config.clone.iterations < 1:
+        raise UserError("training.init_from=clone needs clone.iterations >= 1 (the Adam "
+                        "steps of cloning; 3000 by default).")
+    rows = cloning.clone(config, trainer.learner, log=log)  # the fresh network's weights
     trainer.theta.assign(trainer.layout.from_network())
     return f"a clone of online SGD ({rows[-1][0] + 1} Adam steps, {rows[-1][3]:.0f} s)"
 

@@ -12,7 +12,7 @@ from vsml_tf.episodes import EpisodeSampler
 from vsml_tf.network import VSMLNetwork
 from vsml_tf.estimators import AntitheticES, Backprop
 from vsml_tf.runner import EpisodeRunner
-from vsml_tf.trainers import MetaTrainer, shard_pieces
+from vsml_tf.trainers import Curriculum, MetaTrainer, shard_pieces
 
 
 def quadratic(theta, a, Q):
@@ -94,6 +94,58 @@ def gradient_trainer(sampler, meta_batch_size, learning_rate, seed, jit_compile=
     return MetaTrainer(Backprop(runner, meta_batch_size), [sampler],
                        runner.layout.from_network(), learning_rate, seed,
                        jit_compile=jit_compile)
+
+
+def copy_state(source: MetaTrainer, target: MetaTrainer):
+    """theta, the iteration and Adam's step count and moments of `source` into `target`."""
+    target.theta.assign(source.theta)
+    target.iteration.assign(source.iteration)
+    moments = lambda t: [v for v in t.optimizer.variables if not v.path.endswith("iteration")
+                         and v.path.split("/")[-1].split("_")[-1] in ("momentum", "velocity")]
+    target.optimizer.iterations.assign(source.optimizer.iterations)
+    for a, b in zip(moments(target), moments(source), strict=True):
+        a.assign(b)
+
+
+def test_curriculum_iterations_use_its_episodes_and_step_then_the_main_ones():
+    """A trainer with a 2-iteration curriculum (3-step episodes, lr 0.05) then 6-step
+    episodes at lr 0.01 equals, bit for bit, a plain trainer on 3-step episodes at 0.05
+    for 2 iterations, continued (same theta and Adam moments) by a plain trainer on
+    6-step episodes at 0.01."""
+    short, long = digits_sampler(3), digits_sampler(6)
+    first = es_trainer(short, 4, 0.05, 0.05, seed=3)
+    runner = first.runner
+    staged = MetaTrainer(AntitheticES(runner, 4, 0.05), [long], first.theta.numpy(), 0.01,
+                         seed=3, curriculum=Curriculum(2, [short], 0.05))
+    for _ in range(2):
+        assert staged.in_curriculum()
+        staged.step(), first.step()
+    np.testing.assert_array_equal(staged.theta.numpy(), first.theta.numpy())
+    assert not staged.in_curriculum()
+    then = MetaTrainer(AntitheticES(runner, 4, 0.05), [long], first.theta.numpy(), 0.01,
+                       seed=3)
+    copy_state(first, then)
+    for _ in range(2):
+        staged.step(), then.step()
+    np.testing.assert_array_equal(staged.theta.numpy(), then.theta.numpy())
+    assert float(staged.optimizer.learning_rate) == pytest.approx(0.01)
+
+
+def test_curriculum_resumes_mid_way_as_the_uninterrupted_run():
+    """State copied after iteration 1 of a 2-iteration curriculum (as a checkpoint
+    restores it) continues with the curriculum's second iteration, then the main one."""
+    short, long = digits_sampler(3), digits_sampler(6)
+    make = lambda runner, theta: MetaTrainer(
+        AntitheticES(runner, 4, 0.05), [long], theta, 0.01, seed=5,
+        curriculum=Curriculum(2, [short], 0.05))
+    runner = EpisodeRunner(VSMLNetwork())
+    theta = runner.layout.from_network()
+    whole, resumed = make(runner, theta), make(runner, theta)
+    whole.step()
+    copy_state(whole, resumed)
+    for _ in range(2):
+        whole.step(), resumed.step()
+    np.testing.assert_array_equal(whole.theta.numpy(), resumed.theta.numpy())
 
 
 def test_es_trainer_gradient_matches_explicit_pairs():

@@ -24,7 +24,7 @@ from vsml_tf.errors import UserError
 from vsml_tf.estimators import ESTIMATORS
 from vsml_tf.learner import DataSpec
 from vsml_tf.runner import EpisodeRunner
-from vsml_tf.trainers import MetaTrainer
+from vsml_tf.trainers import Curriculum, MetaTrainer
 
 PREPROCESSING_SCOPES = ("shape", "none", "all")  # evaluation.preprocessing, see `sampler`
 
@@ -116,13 +116,32 @@ def build_learner(config: ml_collections.ConfigDict, replicas: int = 1):
     run restarts from the same point."""
     keras.utils.set_random_seed(config.seed)
     learner = learners.build(config)
-    samplers = ShardSamplers(
-        lambda shard: sampler(config, learner, config.data.dataset, "train",
-                              config.training.episode_length, worker_index=shard),
-        num_shards(config, replicas))
+    samplers = training_samplers(config, learner, config.training.episode_length,
+                                 num_shards(config, replicas))
     if learner.DATA_DEPENDENT:
         learner.build_for(data_spec(samplers[0]))
     return learner, samplers
+
+
+def training_samplers(config, learner, steps: int, count: int) -> ShardSamplers:
+    """The meta-training episodes (`steps` long) of each of `count` shards."""
+    return ShardSamplers(lambda shard: sampler(config, learner, config.data.dataset,
+                                               "train", steps, worker_index=shard), count)
+
+
+def curriculum(config, learner, samplers) -> Curriculum | None:
+    """config.curriculum's first iterations (shorter episodes, a larger step), or None."""
+    c = config.curriculum
+    if not c.iterations:
+        return None
+    rate = c.learning_rate or learning_rate(config)
+    return Curriculum(c.iterations, training_samplers(config, learner, c.episode_length,
+                                                      len(samplers)), rate)
+
+
+def learning_rate(config) -> float:
+    """Adam's learning rate of config's estimator (es.learning_rate, ...)."""
+    return config[ESTIMATORS.lookup(config.training.algorithm).CONFIG_SECTION].learning_rate
 
 
 def runner(config: ml_collections.ConfigDict, learner) -> EpisodeRunner:
@@ -150,10 +169,10 @@ def build_trainer(config: ml_collections.ConfigDict, replicas=None) -> MetaTrain
     run = runner(config, learner)
     estimator_cls = ESTIMATORS.lookup(config.training.algorithm)
     return MetaTrainer(estimator_cls.from_config(config, run), samplers,
-                       run.layout.from_network(),
-                       learning_rate=config[estimator_cls.CONFIG_SECTION].learning_rate,
+                       run.layout.from_network(), learning_rate=learning_rate(config),
                        seed=config.seed, replicas=replicas,
-                       jit_compile=config.training.jit_compile)
+                       jit_compile=config.training.jit_compile,
+                       curriculum=curriculum(config, learner, samplers))
 
 
 CLONE_NOW = "clone"  # training.init_from value: clone online SGD first (start_from)

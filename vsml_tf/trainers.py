@@ -9,6 +9,10 @@ randomness is keyed by (seed, iteration, member) (`rng.py`). `step()` runs one i
     grads      = all_gather([estimator.gradient_sum(..., all_losses, grad) per shard])
     theta      = Adam(theta, estimator.finalize(grads[0] + grads[1] + ..., theta))
 
+A `Curriculum` replaces the episodes and Adam's learning rate of the first iterations
+(shorter episodes, a larger step: off the ES plateau sooner); which one applies is a
+function of the iteration, so a resumed run continues where it stopped.
+
 The members (ES pairs or meta-batch episodes) are cut into `num_shards` shards, the
 paper's "workers": shard i draws its episodes from `samplers[i]`, so per-worker variation
 (another dataset, a random projection) is a property of the shard, whatever runs it. Each
@@ -20,6 +24,7 @@ what 4 GPUs compute, bit for bit.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Sequence
 
 import keras
@@ -48,19 +53,41 @@ def shard_pieces(replica: int, replicas: int, total: int, num_shards: int):
             for shard in range(replica * per_replica, (replica + 1) * per_replica)]
 
 
+@dataclasses.dataclass(frozen=True)
+class Curriculum:
+    """Iterations 1..`iterations` draw their episodes from `samplers` (one per shard, like
+    the trainer's) and step with Adam's `learning_rate`."""
+
+    iterations: int
+    samplers: Sequence[EpisodeSampler]
+    learning_rate: float
+
+    def schedule(self, learning_rate: float):
+        """Adam's learning rate by optimizer step (0-based): the curriculum's, then
+        `learning_rate`."""
+        return keras.optimizers.schedules.PiecewiseConstantDecay(
+            [self.iterations - 1], [self.learning_rate, learning_rate])
+
+
 class MetaTrainer:
     """One meta-training iteration at a time; see the module docstring."""
 
     def __init__(self, estimator: Estimator, samplers: Sequence[EpisodeSampler],
                  initial_theta, learning_rate: float, seed: int,
                  replicas: Replicas | None = None, jit_compile: bool = True,
-                 beta_1: float = 0.9, beta_2: float = 0.999):
+                 beta_1: float = 0.9, beta_2: float = 0.999,
+                 curriculum: Curriculum | None = None):
         self.estimator = estimator
         self.samplers = samplers
+        self.curriculum = curriculum if curriculum and curriculum.iterations else None
         self.replicas = replicas or Replicas()
         self.num_shards = len(samplers)
         self.jit_compile = jit_compile
         shard_pieces(0, self.replicas.count, estimator.num_members, self.num_shards)
+        if self.curriculum:
+            if len(self.curriculum.samplers) != self.num_shards:
+                raise ValueError("A curriculum needs one sampler per shard.")
+            learning_rate = self.curriculum.schedule(learning_rate)
         with self.replicas.scope():
             self.theta = tf.Variable(initial_theta, name="meta_params")
             self.optimizer = keras.optimizers.Adam(learning_rate, beta_1=beta_1,
@@ -68,10 +95,13 @@ class MetaTrainer:
             self.optimizer.build([self.theta])  # slots exist before any restore
             self.iteration = tf.Variable(0, dtype=tf.int64, name="iteration")
             self.seed = tf.Variable(seed, dtype=tf.int64, name="seed")
-        self._piece_fns = {}  # (kind, shard) -> compiled per-shard computation
+        self._piece_fns = {}  # (kind, shard, in curriculum) -> compiled per-shard piece
         # Not one XLA computation even on one replica: the compiled per-shard pieces and the
         # update between them are what every replica count runs, so the bits agree.
-        self._compiled_step = tf.function(self._step, autograph=False)
+        self._compiled_steps = {
+            curriculum: tf.function(lambda stop, c=curriculum: self._step(stop, c),
+                                    autograph=False)
+            for curriculum in (False, True)}
 
     @property
     def runner(self):
@@ -92,13 +122,21 @@ class MetaTrainer:
     def step(self, stop_requested: bool = False) -> dict:
         """One meta-training iteration. metrics['stop'] is 1.0 when any replica asked to
         stop, so that all processes leave after the same iteration."""
-        metrics = self._compiled_step(tf.constant(float(stop_requested)))
+        step = self._compiled_steps[self.in_curriculum()]
+        metrics = step(tf.constant(float(stop_requested)))
         return {k: float(v) for k, v in metrics.items()}
+
+    def in_curriculum(self) -> bool:
+        """Whether the next iteration is one of the curriculum's."""
+        return bool(self.curriculum) and int(self.iteration.numpy()) < \
+            self.curriculum.iterations
 
     # -- one iteration ----------------------------------------------------------------
 
-    def _step(self, stop):
-        grad_sum, all_losses, stop = self.replicas.run(self._replica_step, args=(stop,))
+    def _step(self, stop, curriculum: bool):
+        grad_sum, all_losses, stop = self.replicas.run(
+            lambda collectives, stop: self._replica_step(collectives, stop, curriculum),
+            args=(stop,))
         theta = tf.convert_to_tensor(self.theta)
         grad = self.estimator.finalize(grad_sum, theta)
         self.optimizer.apply_gradients([(grad, self.theta)])
@@ -108,19 +146,20 @@ class MetaTrainer:
         return {"meta_loss": tf.reduce_mean(all_losses), "grad_norm": tf.norm(grad),
                 "stop": tf.cast(stop > 0, tf.float32), "finite": tf.cast(finite, tf.float32)}
 
-    def _replica_step(self, collectives, stop):
+    def _replica_step(self, collectives, stop, curriculum: bool):
         theta = tf.convert_to_tensor(self.theta)
         seed, iteration = tf.convert_to_tensor(self.seed), tf.convert_to_tensor(self.iteration)
+        samplers = self.curriculum.samplers if curriculum else self.samplers
         pieces = self._pieces(collectives)
         losses, grads = [], []
         for shard, start, end in pieces:
-            evaluate = self._piece_fn("evaluate", shard, lambda *args, s=shard:
-                                      self.estimator.evaluate(*args, self.samplers[s]))
+            evaluate = self._piece_fn(("evaluate", shard, curriculum), lambda *args, s=shard:
+                                      self.estimator.evaluate(*args, samplers[s]))
             piece_losses, piece_grad = evaluate(theta, seed, iteration, tf.range(start, end))
             losses.append(piece_losses)
             grads.append(piece_grad)
         all_losses = collectives.all_gather(tf.concat(losses, axis=0))  # global order
-        gradient_sum = self._piece_fn("gradient_sum", -1, self.estimator.gradient_sum)
+        gradient_sum = self._piece_fn(("gradient_sum",), self.estimator.gradient_sum)
         grads = [gradient_sum(theta, seed, iteration, tf.range(start, end), all_losses, grad)
                  for (_, start, end), grad in zip(pieces, grads)]
         all_grads = collectives.all_gather(tf.stack(grads))  # [shards, D], shard order
@@ -129,8 +168,7 @@ class MetaTrainer:
             grad_sum = grad_sum + all_grads[i]
         return grad_sum, all_losses, collectives.all_sum(stop)
 
-    def _piece_fn(self, kind: str, shard: int, fn):
-        key = (kind, shard)
+    def _piece_fn(self, key: tuple, fn):
         if key not in self._piece_fns:
             self._piece_fns[key] = tf.function(fn, autograph=False,
                                                jit_compile=self.jit_compile)

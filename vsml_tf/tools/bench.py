@@ -3,6 +3,7 @@
     vsml-bench                      # every workload, table + one JSON line each
     vsml-bench --workloads=es_digits,grad_digits --repeats=5
     vsml-bench --workloads=es_digits --rounds=5   # interleaved rounds: speedup and spread
+    vsml-bench --workloads=es_deep4,es_deep --shards=8   # members in shards, as in training
 
 Each (workload, implementation) runs in a fresh subprocess, so that compile caches and
 peak memory do not leak between them. Unit: connection-ticks/s -- one sub-RNN update of
@@ -40,6 +41,8 @@ _CHILD = flags.DEFINE_string("child", None, "Internal: run one 'workload:impl' a
                              "its JSON.")
 _EPISODE_ONLY = flags.DEFINE_bool("episode_only", False, "Time only the ES workloads' "
                                   "episodes (network.unroll) on the current Keras backend.")
+_SHARDS = flags.DEFINE_integer("shards", 1, "Shards the members are cut into, as "
+                                "training.num_shards (meta-training's default is ~8).")
 _DTYPE = flags.DEFINE_string("dtype", "float32", "Compute dtype of the fast implementation "
                              "(float32 or bfloat16).")
 
@@ -61,6 +64,10 @@ WORKLOADS = {
     "es_mnist": Workload("es", "dense", (28, 28, 1), 8, 50, note="784->10, 8 pairs, T=50"),
     "es_deep": Workload("es", "dense32,dense", (28, 28, 1), 8, 50, backward_pass=True,
                         note="784->32->10 + backward pass, 8 pairs, T=50"),
+    # es_deep with a 4-unit hidden layer: the same sweeps on a state 8x smaller, which
+    # shows how much of es_deep's time is its state's size (README, Performance).
+    "es_deep4": Workload("es", "dense4,dense", (28, 28, 1), 8, 50, backward_pass=True,
+                         note="784->4->10 + backward pass, 8 pairs, T=50"),
     "es_conv": Workload("es", "conv8s2,dense", (28, 28, 1), 4, 20,
                         note="conv 3x3/2 x8 -> dense, 4 pairs, T=20"),
     "grad_digits": Workload("gradient", "dense", (8, 8, 1), 16, 100, remat=True,
@@ -212,7 +219,8 @@ def run_child(name: str, impl: str, repeats: int, dtype: str) -> dict:
         estimator, learning_rate = AntitheticES(runner, workload.members, sigma=0.05), 0.025
     else:
         estimator, learning_rate = Backprop(runner, workload.members), 1e-3
-    trainer = MetaTrainer(estimator, [sampler], runner.layout.from_network(),
+    trainer = MetaTrainer(estimator, [sampler] * _SHARDS.value,
+                          runner.layout.from_network(),
                           learning_rate=learning_rate, seed=0)
     t0 = time.perf_counter()
     trainer.step()
@@ -252,7 +260,7 @@ MAX_SPREAD = 0.25
 def run_one(name: str, impl: str, repeats: int, dtype: str) -> dict | None:
     cmd = [sys.executable, "-m", "vsml_tf.tools.bench", f"--child={name}:{impl}",
            f"--repeats={1 if name in MEMORY_ONLY else repeats}", f"--dtype={dtype}",
-           f"--episode_only={_EPISODE_ONLY.value}"]
+           f"--episode_only={_EPISODE_ONLY.value}", f"--shards={_SHARDS.value}"]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]

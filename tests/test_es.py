@@ -113,17 +113,18 @@ def test_curriculum_iterations_use_its_episodes_and_step_then_the_main_ones():
     for 2 iterations, continued (same theta and Adam moments) by a plain trainer on
     6-step episodes at 0.01."""
     short, long = digits_sampler(3), digits_sampler(6)
-    first = es_trainer(short, 4, 0.05, 0.05, seed=3)
+    first = es_trainer(short, 4, 0.05, 0.05, seed=3, jit_compile=False)  # fast to build
     runner = first.runner
     staged = MetaTrainer(AntitheticES(runner, 4, 0.05), [long], first.theta.numpy(), 0.01,
-                         seed=3, curriculum=Curriculum(2, [short], 0.05))
+                         seed=3, jit_compile=False,
+                         curriculum=Curriculum(2, [short], 0.05))
     for _ in range(2):
         assert staged.in_curriculum()
         staged.step(), first.step()
     np.testing.assert_array_equal(staged.theta.numpy(), first.theta.numpy())
     assert not staged.in_curriculum()
     then = MetaTrainer(AntitheticES(runner, 4, 0.05), [long], first.theta.numpy(), 0.01,
-                       seed=3)
+                       seed=3, jit_compile=False)
     copy_state(first, then)
     for _ in range(2):
         staged.step(), then.step()
@@ -136,9 +137,9 @@ def test_curriculum_resumes_mid_way_as_the_uninterrupted_run():
     restores it) continues with the curriculum's second iteration, then the main one."""
     short, long = digits_sampler(3), digits_sampler(6)
     make = lambda runner, theta: MetaTrainer(
-        AntitheticES(runner, 4, 0.05), [long], theta, 0.01, seed=5,
+        AntitheticES(runner, 4, 0.05), [long], theta, 0.01, seed=5, jit_compile=False,
         curriculum=Curriculum(2, [short], 0.05))
-    runner = EpisodeRunner(VSMLNetwork())
+    runner = EpisodeRunner(VSMLNetwork(), jit_compile=False)
     theta = runner.layout.from_network()
     whole, resumed = make(runner, theta), make(runner, theta)
     whole.step()

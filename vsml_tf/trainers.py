@@ -98,10 +98,9 @@ class MetaTrainer:
         self._piece_fns = {}  # (kind, shard, in curriculum) -> compiled per-shard piece
         # Not one XLA computation even on one replica: the compiled per-shard pieces and the
         # update between them are what every replica count runs, so the bits agree.
-        self._compiled_steps = {
-            curriculum: tf.function(lambda stop, c=curriculum: self._step(stop, c),
-                                    autograph=False)
-            for curriculum in (False, True)}
+        self._compiled_steps = {  # in the curriculum or not -> the compiled step
+            phase: tf.function(lambda stop, p=phase: self._step(stop, p), autograph=False)
+            for phase in (False, True)}
 
     @property
     def runner(self):

@@ -3,7 +3,7 @@
     vsml-bench                      # every workload, table + one JSON line each
     vsml-bench --workloads=es_digits,grad_digits --repeats=5
     vsml-bench --workloads=es_digits --rounds=5   # interleaved rounds: speedup and spread
-    vsml-bench --workloads=es_deep4,es_deep --shards=8   # members in shards, as in training
+    vsml-bench --workloads=es_deep4,es_deep --num_shards=8   # members in shards, as in training
 
 Each (workload, implementation) runs in a fresh subprocess, so that compile caches and
 peak memory do not leak between them. Unit: connection-ticks/s -- one sub-RNN update of
@@ -41,7 +41,7 @@ _CHILD = flags.DEFINE_string("child", None, "Internal: run one 'workload:impl' a
                              "its JSON.")
 _EPISODE_ONLY = flags.DEFINE_bool("episode_only", False, "Time only the ES workloads' "
                                   "episodes (network.unroll) on the current Keras backend.")
-_SHARDS = flags.DEFINE_integer("shards", 1, "Shards the members are cut into, as "
+_SHARDS = flags.DEFINE_integer("num_shards", 1, "Shards the members are cut into, as "
                                 "training.num_shards (meta-training's default is ~8).")
 _DTYPE = flags.DEFINE_string("dtype", "float32", "Compute dtype of the fast implementation "
                              "(float32 or bfloat16).")
@@ -260,7 +260,7 @@ MAX_SPREAD = 0.25
 def run_one(name: str, impl: str, repeats: int, dtype: str) -> dict | None:
     cmd = [sys.executable, "-m", "vsml_tf.tools.bench", f"--child={name}:{impl}",
            f"--repeats={1 if name in MEMORY_ONLY else repeats}", f"--dtype={dtype}",
-           f"--episode_only={_EPISODE_ONLY.value}", f"--shards={_SHARDS.value}"]
+           f"--episode_only={_EPISODE_ONLY.value}", f"--num_shards={_SHARDS.value}"]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]

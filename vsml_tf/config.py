@@ -293,11 +293,11 @@ MINIMUMS = (
     ("es.weight_decay", 0, "ES weight decay"),
     ("es.clip_norm", 0, "ES gradient clip (0 disables)"),
     ("gradient.meta_batch_size", 1, "episodes per gradient step"),
+    ("gradient.clip_norm", 0, "gradient clip (0 disables)"),
     ("curriculum.iterations", 0, "first iterations on curriculum episodes (0: none)"),
     ("curriculum.episode_length", 1, "steps per curriculum episode"),
     ("curriculum.learning_rate", 0, "Adam learning rate of the curriculum (0: the "
                                     "estimator's)"),
-    ("gradient.clip_norm", 0, "gradient clip (0 disables)"),
     ("data.batch_size", 1, "examples per step inside an episode"),
     ("data.pad_classes", 0, "one-hot size (0: the dataset's classes)"),
     ("data.ways", 0, "classes per few-shot episode (0: no few-shot)"),

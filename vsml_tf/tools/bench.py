@@ -4,6 +4,7 @@
     vsml-bench --workloads=es_digits,grad_digits --repeats=5
     vsml-bench --workloads=es_digits --rounds=5   # interleaved rounds: speedup and spread
     vsml-bench --workloads=es_deep4,es_deep --num_shards=8   # members in shards, as in training
+    vsml-bench --profile --workloads=grad_digits --impls=fast   # time per operation
 
 Each (workload, implementation) runs in a fresh subprocess, so that compile caches and
 peak memory do not leak between them. Unit: connection-ticks/s -- one sub-RNN update of
@@ -43,6 +44,11 @@ _EPISODE_ONLY = flags.DEFINE_bool("episode_only", False, "Time only the ES workl
                                   "episodes (network.unroll) on the current Keras backend.")
 _SHARDS = flags.DEFINE_integer("num_shards", 1, "Shards the members are cut into, as "
                                 "training.num_shards (meta-training's default is ~8).")
+_PROFILE = flags.DEFINE_bool("profile", False, "Instead of timing, profile each of "
+                              "--impls: time per compiled operation, grouped by loop and "
+                              "kind (vsml_tf/tools/profile.py); --repeats iterations are "
+                              "traced.")
+_TOP = flags.DEFINE_integer("top", 15, "With --profile: operations listed one by one.")
 _DTYPE = flags.DEFINE_string("dtype", "float32", "Compute dtype of the fast implementation "
                              "(float32 or bfloat16).")
 
@@ -188,7 +194,9 @@ def _on_accelerator() -> bool:
     return False
 
 
-def run_child(name: str, impl: str, repeats: int, dtype: str) -> dict:
+def make_trainer(name: str, impl: str, dtype: str, num_shards: int = 1):
+    """The `MetaTrainer` of workload `name` ('fast' or 'reference' layers), its network
+    and the workload."""
     import keras
 
     from vsml_tf import datasets, reference
@@ -219,9 +227,13 @@ def run_child(name: str, impl: str, repeats: int, dtype: str) -> dict:
         estimator, learning_rate = AntitheticES(runner, workload.members, sigma=0.05), 0.025
     else:
         estimator, learning_rate = Backprop(runner, workload.members), 1e-3
-    trainer = MetaTrainer(estimator, [sampler] * _SHARDS.value,
-                          runner.layout.from_network(),
+    trainer = MetaTrainer(estimator, [sampler] * num_shards, runner.layout.from_network(),
                           learning_rate=learning_rate, seed=0)
+    return trainer, network, workload
+
+
+def run_child(name: str, impl: str, repeats: int, dtype: str) -> dict:
+    trainer, network, workload = make_trainer(name, impl, dtype, _SHARDS.value)
     t0 = time.perf_counter()
     trainer.step()
     compile_s = time.perf_counter() - t0
@@ -232,6 +244,14 @@ def run_child(name: str, impl: str, repeats: int, dtype: str) -> dict:
         times.append(time.perf_counter() - t0)
     return dict(_figures(network, workload, times, compile_s), workload=name, impl=impl,
                 dtype=dtype)
+
+
+def profile_child(name: str, impl: str, repeats: int, dtype: str) -> dict:
+    from vsml_tf.tools import profile
+
+    trainer, _, _ = make_trainer(name, impl, dtype, _SHARDS.value)
+    return dict(profile.to_json(profile.run_profile(trainer, repeats), _TOP.value),
+                workload=f"{name} ({impl}, {_SHARDS.value} shard(s))")
 
 
 def _figures(network, workload: Workload, times: list, compile_s: float,
@@ -260,8 +280,12 @@ MAX_SPREAD = 0.25
 def run_one(name: str, impl: str, repeats: int, dtype: str) -> dict | None:
     cmd = [sys.executable, "-m", "vsml_tf.tools.bench", f"--child={name}:{impl}",
            f"--repeats={1 if name in MEMORY_ONLY else repeats}", f"--dtype={dtype}",
-           f"--episode_only={_EPISODE_ONLY.value}", f"--num_shards={_SHARDS.value}"]
+           f"--episode_only={_EPISODE_ONLY.value}", f"--num_shards={_SHARDS.value}",
+           f"--profile={_PROFILE.value}", f"--top={_TOP.value}"]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    if _PROFILE.value:
+        from vsml_tf.tools.profile import TRACE_FLAG
+        env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} {TRACE_FLAG}".strip()
     out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
     if out.returncode != 0 or not lines:
@@ -326,6 +350,9 @@ def main(argv):
     del argv
     if _CHILD.value:
         name, impl = _CHILD.value.split(":")
+        if _PROFILE.value:
+            print(json.dumps(profile_child(name, impl, _REPEATS.value, _DTYPE.value)))
+            return
         child = run_episode_child if _EPISODE_ONLY.value else run_child
         print(json.dumps(child(name, impl, _REPEATS.value, _DTYPE.value)))
         return
@@ -334,6 +361,15 @@ def main(argv):
     unknown = [n for n in names if n not in WORKLOADS]
     if unknown:
         raise app.UsageError(f"Unknown workloads {unknown}; choose from {list(WORKLOADS)}.")
+    if _PROFILE.value:
+        from vsml_tf.tools import profile
+        for name in names:
+            for impl in _IMPLS.value:
+                result = run_one(name, impl, _REPEATS.value, _DTYPE.value)
+                if result is not None:
+                    print()
+                    print(profile.table(profile.from_json(result), _TOP.value))
+        return
     results = run_parent(names, _IMPLS.value, _REPEATS.value, _DTYPE.value,
                          _ROUNDS.value)
     print()

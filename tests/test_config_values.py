@@ -69,7 +69,8 @@ def test_valid_configs_pass():
 @pytest.mark.parametrize("name", sorted(
     [f for f in os.listdir(os.path.join(ROOT, "configs")) if f.endswith(".py")
      and f != "__init__.py"] + ["clone_backprop.py:deep", "clone_backprop.py:digits",
-                                 "gradient.py:from_clone", "rand_proj.py:laptop",
+                                 "gradient.py:from_clone", "gradient.py:clone_first",
+                                 "rand_proj.py:laptop",
                                  "rand_proj.py:laptop_long",
                                  "invariances.py:laptop"]))
 def test_shipped_configs_are_valid(name):

@@ -192,6 +192,15 @@ def digits_run(config: ml_collections.ConfigDict, learner: str = "vsml",
 CLONE_NETWORK = {"model.backward_pass": True, "model.separate_backward_rnn": True,
                  "model.output_idx": 0}
 
+# Gradient meta-training from a clone of online SGD made first, in the same run
+# (configs/gradient.py:clone_first; time_to_quality's `grad_clone`): from the clone the
+# meta-gradient is informative at once, so a short cloning (1,000 Adam steps instead of
+# 3,000) and 8 episodes per step at Adam 3e-3 suffice (README, "Gradient meta-training").
+GRADIENT_FROM_CLONE = {"training.algorithm": "gradient", "training.remat": True,
+                       "training.init_from": "clone", "clone.iterations": 1000,
+                       "gradient.meta_batch_size": 8, "gradient.learning_rate": 3e-3,
+                       **CLONE_NETWORK}
+
 
 def mnist_laptop_run(config: ml_collections.ConfigDict, num_iterations: int,
                      init_from: str = "quickstart_digits") -> ml_collections.ConfigDict:

@@ -25,7 +25,7 @@ from absl import app, flags
 
 from vsml_tf import experiment
 from vsml_tf.cli import CONFIG as _CONFIG  # the one --config flag of every command
-from vsml_tf.config import CLONE_NETWORK, split_list
+from vsml_tf.config import CLONE_NETWORK, GRADIENT_FROM_CLONE, split_list
 from vsml_tf.errors import UserError
 from vsml_tf.meta_test import meta_test
 
@@ -37,6 +37,9 @@ RECIPES = {
     # from the shipped clone of online SGD (its 5 min of cloning are not counted).
     "from_clone": {"training.algorithm": "gradient", "training.remat": True,
                    "training.init_from": "clone_backprop", **CLONE_NETWORK},
+    # configs/gradient.py:clone_first: clone online SGD in the run (counted), then
+    # gradient meta-training from the clone.
+    "grad_clone": GRADIENT_FROM_CLONE,
     # ES with centered-rank fitness from a clone of online SGD made in the run (its
     # cloning time is counted).
     "es_from_clone": {"training.init_from": "clone", "es.fitness_shaping": "centered_rank",

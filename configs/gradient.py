@@ -14,8 +14,9 @@ recorded 0.599 / 0.848; shipped as `gradient_clone_first_digits`. Time to the qu
 (README, Performance, "Time to a working learner").
 
 No argument and `:from_clone`: meta-batch of 16 digit episodes of 100 steps, Adam 1e-3.
-All three clip the meta-gradient's global norm at 25 and meta-test as the quickstart (64 held-out episodes of 400 steps). Each step's activations are
-recomputed in the backward pass (`training.remat`): with VSML's hand-written LSTM
+All three clip the meta-gradient's global norm at 25 and meta-test as the quickstart
+(64 held-out episodes of 400 steps). Each step's activations are recomputed in the
+backward pass (`training.remat`): with VSML's hand-written LSTM
 backward that is faster than storing them, and uses less memory.
 
 `:from_clone`: start from the shipped learner `clone_backprop`, sub-RNNs

@@ -1,0 +1,138 @@
+"""Backprop through 16 grad_digits episodes (100 steps): the forward alone, remat on and
+off, and formulations of kernels.lstm_update_grad, interleaved in one process.
+
+    python experiments/lstm_backward.py
+"""
+import statistics
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from vsml_tf import datasets, kernels, rng
+from vsml_tf.episodes import EpisodeSampler
+from vsml_tf.network import VSMLNetwork
+from vsml_tf.runner import EpisodeRunner
+from vsml_tf.sub_rnn import FORGET_BIAS, INPUT_BIAS
+
+MEMBERS, ROUNDS = 16, 7
+keras.utils.set_random_seed(0)
+network = VSMLNetwork(layers="dense")
+sampler = EpisodeSampler(datasets.load("digits", "train"), 100, flatten=True)
+
+
+def functions(remat):
+    runner = EpisodeRunner(network, remat=remat)
+    theta = tf.constant(runner.layout.from_network())
+    seed = lambda purpose: rng.member_seeds(tf.constant(0, tf.int64), tf.constant(1, tf.int64),
+                                            purpose, tf.range(MEMBERS))
+    xs, ys = sampler.sample(seed(rng.Purpose.DATA))
+    state_seeds = seed(rng.Purpose.STATE)
+
+    def loss(theta):
+        step_loss, _ = runner.run(theta[None], xs, ys, state_seeds)
+        return tf.reduce_sum(tf.reduce_mean(step_loss, 0))
+
+    @tf.function(jit_compile=True, autograph=False)
+    def grad(theta):
+        with tf.GradientTape() as tape:
+            tape.watch(theta)
+            value = loss(theta)
+        return value, tape.gradient(value, theta)
+
+    forward = tf.function(loss, jit_compile=True, autograph=False)
+    return (lambda: forward(theta)), (lambda: grad(theta))
+
+
+def per_gate(gates, c, d_h, d_c):
+    """Activations with sigmoid / tanh per gate."""
+    gi, gg, gf, go = ops.split(gates, 4, axis=-1)
+    i, g = ops.sigmoid(gi + INPUT_BIAS), ops.tanh(gg)
+    f, o = ops.sigmoid(gf + FORGET_BIAS), ops.sigmoid(go)
+    tanh_c = ops.tanh(f * c + i * g)
+    d_c = d_c + d_h * o * (1.0 - ops.square(tanh_c))
+    d_gates = [d_c * g * i * (1.0 - i), d_c * i * (1.0 - ops.square(g)),
+               d_c * c * f * (1.0 - f), d_h * tanh_c * o * (1.0 - o)]
+    return ops.concatenate(d_gates, axis=-1), d_c * f
+
+
+def _fraction_tanh(x):
+    p, q = kernels._tanh_fraction(x)
+    return p / q
+
+
+def _grad(gates, c, d_h, d_c, tanh=ops.tanh, gate_gradients=None):
+    """kernels.lstm_update_grad with a replaceable tanh and concatenation."""
+    size = c.shape[-1]
+    scale, shift, a, d = kernels._gate_constants(size, gates.dtype)
+    tanh_act = tanh(scale * gates + shift)
+    i, g, f, o = ops.split(a * tanh_act + d, 4, axis=-1)
+    tanh_c = tanh(f * c + i * g)
+    d_c = d_c + d_h * o * (1.0 - ops.square(tanh_c))
+    d_act = (gate_gradients or (lambda *x: ops.concatenate(x, axis=-1)))(
+        d_c * g, d_c * i, d_c * c, d_h * tanh_c)
+    return d_act * (a * scale) * (1.0 - ops.square(tanh_act)), d_c * f
+
+
+def stacked(*parts):
+    lead = tuple(parts[0].shape[:-1])
+    return ops.reshape(ops.stack(parts, axis=-2), lead + (4 * parts[0].shape[-1],))
+
+
+def selected(gates, c, d_h, d_c):
+    """The gate gradients from broadcasts and selects instead of a concatenation."""
+    size = c.shape[-1]
+    scale, shift, a, d = kernels._gate_constants(size, gates.dtype)
+    tanh_act = ops.tanh(scale * gates + shift)
+    i, g, f, o = ops.split(a * tanh_act + d, 4, axis=-1)
+    tanh_c = ops.tanh(f * c + i * g)
+    d_c = d_c + d_h * o * (1.0 - ops.square(tanh_c))
+    lead = tuple(gates.shape[:-1])
+    column = ops.convert_to_tensor(np.repeat(np.arange(4), size).astype("int32"))
+    wide = lambda x: ops.reshape(ops.broadcast_to(x[..., None, :], lead + (4, size)),
+                                 lead + (4 * size,))
+    left = ops.where(column == 3, wide(d_h), wide(d_c))
+    right = ops.where(column == 0, wide(g), ops.where(
+        column == 1, wide(i), ops.where(column == 2, wide(c), wide(tanh_c))))
+    return left * right * (a * scale) * (1.0 - ops.square(tanh_act)), d_c * f
+
+
+VARIANTS = {
+    "today": kernels.lstm_update_grad,
+    "per-gate sigmoid/tanh": per_gate,
+    "fraction tanh": lambda *x: _grad(*x, tanh=_fraction_tanh),
+    "[..., 4, S] stack": lambda *x: _grad(*x, gate_gradients=stacked),
+    "broadcasts + selects": selected,
+}
+
+
+def main():
+    fns = {}
+    forward, fns["grad, remat"] = functions(remat=True)
+    fns["forward alone"] = forward
+    _, fns["grad, no remat"] = functions(remat=False)
+    original = kernels.lstm_update_grad
+    for name, variant in VARIANTS.items():
+        if name != "today":
+            kernels.lstm_update_grad = variant
+            _, fns[name] = functions(remat=True)
+            fns[name]()  # traced with the variant
+            kernels.lstm_update_grad = original
+    times = {name: [] for name in fns}
+    for fn in fns.values():
+        fn()
+    for _ in range(ROUNDS):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            [np.asarray(x) for x in tf.nest.flatten(fn())]
+            times[name].append(time.perf_counter() - t0)
+    base = times["grad, remat"]
+    for name, t in times.items():
+        ratio = statistics.median(b / x for b, x in zip(base, t))
+        print(f"{name:24s} {statistics.median(t):.3f} s   speed vs 'grad, remat' {ratio:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -9,15 +9,15 @@ into the sub-RNNs first (vsml_tf/cloning.py, 1,000 Adam steps, ~45 s), then 500 
 steps of 8 digit episodes at Adam 3e-3 in the clone's network. Measured (seed 0, idle
 2-core AMD EPYC with AVX-512): 4 min 2 s in all, held-out digits (64 episodes of 400
 steps) 0.622 over steps 0-49 and 0.895 over 300-399 -- above the ES quickstart's
-recorded 0.599 / 0.848; shipped as `gradient_clone_first_digits`. Time to the quickstart's bar
-(0.55 / 0.80), A/B in one run, seeds 0-2: median 188 s against the ES quickstart's 245 s
-(README, Performance, "Time to a working learner").
+recorded 0.599 / 0.848; shipped as `gradient_clone_first_digits`. Time to the
+quickstart's bar (0.55 / 0.80), A/B in one run, seeds 0-2: median 188 s against the ES
+quickstart's 245 s (README, Performance, "Time to a working learner").
 
 No argument and `:from_clone`: meta-batch of 16 digit episodes of 100 steps, Adam 1e-3.
 All three clip the meta-gradient's global norm at 25 and meta-test as the quickstart
 (64 held-out episodes of 400 steps). Each step's activations are recomputed in the
-backward pass (`training.remat`): with VSML's hand-written LSTM
-backward that is faster than storing them, and uses less memory.
+backward pass (`training.remat`): with VSML's hand-written LSTM backward that is faster
+than storing them, and uses less memory.
 
 `:from_clone`: start from the shipped learner `clone_backprop`, sub-RNNs
 cloned to run online SGD forward only (configs/clone_backprop.py:digits, 5.3 min), with
@@ -38,8 +38,6 @@ meta-training; 125 iterations at lr 1e-3) and without (60 iterations at lr 1e-2)
 
 from vsml_tf.config import CLONE_NETWORK, GRADIENT_FROM_CLONE, base_config, digits_run
 
-CLONE_FIRST_ITERATIONS = 500
-
 
 def get_config(arg=None):
     if arg not in (None, "", "from_clone", "clone_first"):
@@ -54,7 +52,6 @@ def get_config(arg=None):
         config.update_from_flattened_dict(CLONE_NETWORK)
         config.evaluation.every = 100
     if arg == "clone_first":
-        config.update_from_flattened_dict(GRADIENT_FROM_CLONE)
-        config.training.num_iterations = CLONE_FIRST_ITERATIONS
+        config.update_from_flattened_dict(GRADIENT_FROM_CLONE)  # 500 iterations, as above
         config.evaluation.every = 100
     return config

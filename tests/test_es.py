@@ -6,7 +6,7 @@ import scipy.stats
 import tensorflow as tf
 
 from gradient_check import assert_meta_gradient_matches_finite_differences, loss_and_gradient
-from vsml_tf import datasets, es, experiment, rng
+from vsml_tf import datasets, es, experiment, rng, workers
 from vsml_tf.config import base_config
 from vsml_tf.episodes import EpisodeSampler
 from vsml_tf.network import VSMLNetwork
@@ -251,3 +251,33 @@ def test_default_shards_do_not_depend_on_up_to_eight_replicas(members, replicas,
     config.es.population_size = members
     assert experiment.num_shards(config, replicas) == shards
 
+
+
+def test_shards_with_the_same_episodes_share_one_compiled_piece(monkeypatch):
+    """Shards whose episodes are equal (rand_proj off) share a sampler and so one
+    compiled function; a per-worker random projection keeps its own. Theta is bit for bit
+    the same as with one sampler and one function per shard."""
+    from configs.testing import get_config
+
+    config = get_config()
+    config.training.num_shards = 4
+    config.training.jit_compile = False  # fast to build; the sharing is the same
+    with config.ignore_type():
+        config.data.rand_proj = workers.worker_split([False, True])
+
+    def theta_after_two(trainer):
+        for _ in range(2):
+            trainer.step()
+        return trainer.theta.numpy()
+
+    shared = experiment.build_trainer(config)
+    shared_theta = theta_after_two(shared)
+    assert [shared.samplers[i] is shared.samplers[0] for i in range(4)] == [
+        True, False, True, False]
+    assert shared.samplers[1] is not shared.samplers[3]
+    assert sum(key[0] == "evaluate" for key in shared._piece_fns) == 3
+
+    monkeypatch.setattr(experiment, "same_episodes_key", lambda config, shard: shard)
+    separate = experiment.build_trainer(config)
+    np.testing.assert_array_equal(theta_after_two(separate), shared_theta)
+    assert sum(key[0] == "evaluate" for key in separate._piece_fns) == 4

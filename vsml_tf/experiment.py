@@ -87,10 +87,14 @@ def num_shards(config: ml_collections.ConfigDict, replicas: int) -> int:
 
 
 class ShardSamplers(Sequence):
-    """The episode sampler of each shard (the paper's workers), built when first used."""
+    """The episode sampler of each shard (the paper's workers), built when first used.
 
-    def __init__(self, make: Callable[[int], EpisodeSampler], count: int):
-        self._make, self._count, self._built = make, count, {}
+    Shards with the same `key` share one sampler, so that the trainer compiles one
+    function for all of them (a compilation per shard was most of a short run's start)."""
+
+    def __init__(self, make: Callable[[int], EpisodeSampler], count: int,
+                 key: Callable[[int], object] = lambda shard: shard):
+        self._make, self._count, self._key, self._built = make, count, key, {}
 
     def __len__(self) -> int:
         return self._count
@@ -98,10 +102,11 @@ class ShardSamplers(Sequence):
     def __getitem__(self, shard: int) -> EpisodeSampler:
         if not 0 <= shard < self._count:
             raise IndexError(shard)
-        if shard not in self._built:
+        key = self._key(shard)
+        if key not in self._built:
             with tf.init_scope():  # built eagerly, even when first asked while tracing
-                self._built[shard] = self._make(shard)
-        return self._built[shard]
+                self._built[key] = self._make(shard)
+        return self._built[key]
 
 
 def data_spec(sampler: EpisodeSampler) -> DataSpec:
@@ -126,7 +131,17 @@ def build_learner(config: ml_collections.ConfigDict, replicas: int = 1):
 def training_samplers(config, learner, steps: int, count: int) -> ShardSamplers:
     """The meta-training episodes (`steps` long) of each of `count` shards."""
     return ShardSamplers(lambda shard: sampler(config, learner, config.data.dataset,
-                                               "train", steps, worker_index=shard), count)
+                                               "train", steps, worker_index=shard), count,
+                         key=lambda shard: same_episodes_key(config, shard))
+
+
+def same_episodes_key(config, worker_index: int) -> tuple:
+    """Workers with equal keys draw the same training episodes from the same seeds: their
+    resolved data settings agree, and their task variant (a random projection or pixel
+    permutation, drawn per worker) is off."""
+    data = workers.for_worker(config, worker_index).data
+    per_worker = data.rand_proj or data.shuffle_pixels
+    return (repr(sorted(data.items())), worker_index if per_worker else None)
 
 
 def curriculum(config, learner, samplers) -> Curriculum | None:

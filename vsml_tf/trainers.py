@@ -95,7 +95,7 @@ class MetaTrainer:
             self.optimizer.build([self.theta])  # slots exist before any restore
             self.iteration = tf.Variable(0, dtype=tf.int64, name="iteration")
             self.seed = tf.Variable(seed, dtype=tf.int64, name="seed")
-        self._piece_fns = {}  # (kind, shard, in curriculum) -> compiled per-shard piece
+        self._piece_fns = {}  # (kind, shard's sampler) -> compiled per-shard piece
         # Not one XLA computation even on one replica: the compiled per-shard pieces and the
         # update between them are what every replica count runs, so the bits agree.
         self._compiled_steps = {  # in the curriculum or not -> the compiled step
@@ -152,8 +152,9 @@ class MetaTrainer:
         pieces = self._pieces(collectives)
         losses, grads = [], []
         for shard, start, end in pieces:
-            evaluate = self._piece_fn(("evaluate", shard, curriculum), lambda *args, s=shard:
-                                      self.estimator.evaluate(*args, samplers[s]))
+            sampler = samplers[shard]  # shared by shards with the same episodes
+            evaluate = self._piece_fn(("evaluate", sampler), lambda *args, s=sampler:
+                                      self.estimator.evaluate(*args, s))
             piece_losses, piece_grad = evaluate(theta, seed, iteration, tf.range(start, end))
             losses.append(piece_losses)
             grads.append(piece_grad)

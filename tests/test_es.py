@@ -281,3 +281,37 @@ def test_shards_with_the_same_episodes_share_one_compiled_piece(monkeypatch):
     separate = experiment.build_trainer(config)
     np.testing.assert_array_equal(theta_after_two(separate), shared_theta)
     assert sum(key[0] == "evaluate" for key in separate._piece_fns) == 4
+
+
+def test_cosine_decay_follows_the_curriculum_and_reaches_zero_at_the_end():
+    """training.learning_rate_decay='cosine': the curriculum's rate for its iterations,
+    then 0.5 rate (1 + cos(pi k / K)) for the K remaining iterations k = 0..K-1, read
+    from the optimizer before each step (what Adam applies)."""
+    from configs.testing import get_config
+
+    config = get_config()
+    config.training.jit_compile = False
+    config.training.num_iterations = 6
+    config.training.learning_rate_decay = "cosine"
+    config.curriculum.iterations = 2
+    config.curriculum.episode_length = 4
+    config.curriculum.learning_rate = 0.05
+    config.es.learning_rate = 0.01
+    trainer = experiment.build_trainer(config)
+    applied = []
+    for _ in range(6):
+        applied.append(float(trainer.optimizer.learning_rate))
+        trainer.step()
+    cosine = [0.005 * (1 + np.cos(np.pi * k / 4)) for k in range(4)]
+    np.testing.assert_allclose(applied, [0.05, 0.05] + cosine, rtol=1e-6)
+    assert float(trainer.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_bad_learning_rate_decay_is_rejected_with_the_choices():
+    from vsml_tf.config import ConfigError, validate
+
+    config = base_config()
+    config.training.learning_rate_decay = "linear"
+    with pytest.raises(ConfigError, match="learning_rate_decay='linear': use one of 'none', "
+                                          "'cosine'"):
+        validate(config)

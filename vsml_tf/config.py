@@ -67,6 +67,9 @@ def base_config() -> ml_collections.ConfigDict:
         num_iterations=10_001,
         episode_length=500,
         loss_type="mean",          # 'mean' over all steps or 'last' step only
+        learning_rate_decay="none",  # 'none', or 'cosine': Adam's rate (es. / gradient.
+                                   # learning_rate) decays to 0 over num_iterations (after
+                                   # a curriculum's iterations)
         jit_compile=True,
         remat=False,               # recompute activations when backpropagating episodes
         num_shards=0,              # the paper's "workers": shard i of the population /
@@ -280,7 +283,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
 def choices_by_key() -> dict[str, tuple]:
     """Allowed values per config key, from the modules that define them (registries and
     constants), so that each list is written once."""
-    from vsml_tf import distribute, es, estimators, experiment, learners, runner
+    from vsml_tf import distribute, es, estimators, experiment, learners, runner, trainers
     from vsml_tf.datasets import images, preprocess
     registries = (learners.LEARNERS, es.FITNESS_SHAPINGS)
     return {**{r.config_key: tuple(r) for r in registries},
@@ -290,7 +293,8 @@ def choices_by_key() -> dict[str, tuple]:
             "data.normalize": preprocess.NORMALIZATIONS,
             "data.stats": images.STATS,
             "evaluation.preprocessing": experiment.PREPROCESSING_SCOPES,
-            "training.loss_type": runner.LOSS_TYPES}
+            "training.loss_type": runner.LOSS_TYPES,
+            "training.learning_rate_decay": trainers.LEARNING_RATE_DECAYS}
 
 
 # (key, lowest allowed value, what the value means): checked by `check_values`.

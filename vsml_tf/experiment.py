@@ -24,7 +24,7 @@ from vsml_tf.errors import UserError
 from vsml_tf.estimators import ESTIMATORS
 from vsml_tf.learner import DataSpec
 from vsml_tf.runner import EpisodeRunner
-from vsml_tf.trainers import Curriculum, MetaTrainer
+from vsml_tf.trainers import Curriculum, MetaTrainer, decayed
 
 PREPROCESSING_SCOPES = ("shape", "none", "all")  # evaluation.preprocessing, see `sampler`
 
@@ -183,8 +183,10 @@ def build_trainer(config: ml_collections.ConfigDict, replicas=None) -> MetaTrain
     learner, samplers = build_learner(config, replicas.count)
     run = runner(config, learner)
     estimator_cls = ESTIMATORS.lookup(config.training.algorithm)
+    later = config.training.num_iterations - config.curriculum.iterations
+    rate = decayed(learning_rate(config), config.training.learning_rate_decay, later)
     return MetaTrainer(estimator_cls.from_config(config, run), samplers,
-                       run.layout.from_network(), learning_rate=learning_rate(config),
+                       run.layout.from_network(), learning_rate=rate,
                        seed=config.seed, replicas=replicas,
                        jit_compile=config.training.jit_compile,
                        curriculum=curriculum(config, learner, samplers))

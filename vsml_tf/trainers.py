@@ -62,11 +62,38 @@ class Curriculum:
     samplers: Sequence[EpisodeSampler]
     learning_rate: float
 
-    def schedule(self, learning_rate: float):
+    def schedule(self, learning_rate):
         """Adam's learning rate by optimizer step (0-based): the curriculum's, then
-        `learning_rate`."""
-        return keras.optimizers.schedules.PiecewiseConstantDecay(
-            [self.iterations - 1], [self.learning_rate, learning_rate])
+        `learning_rate` (a rate, or a schedule counted from the curriculum's end)."""
+        return AfterCurriculum(self.iterations, self.learning_rate, learning_rate)
+
+
+class AfterCurriculum(keras.optimizers.schedules.LearningRateSchedule):
+    """`first` for the first `iterations` optimizer steps, then `then` (a rate, or a
+    schedule of the steps after those)."""
+
+    def __init__(self, iterations: int, first: float, then):
+        self.iterations, self.first, self.then = iterations, first, then
+
+    def __call__(self, step):
+        later = tf.cast(step, tf.float32) - self.iterations
+        then = self.then(tf.maximum(later, 0.0)) if callable(self.then) else self.then
+        return tf.where(later < 0, tf.cast(self.first, tf.float32), tf.cast(then, tf.float32))
+
+    def get_config(self):
+        return {"iterations": self.iterations, "first": self.first, "then": self.then}
+
+
+def decayed(learning_rate: float, decay: str, iterations: int):
+    """Adam's rate for `training.learning_rate_decay` over `iterations` steps: constant
+    ('none'), or a cosine from `learning_rate` to 0 ('cosine': a run's last iterations
+    take small steps, so the learner it ends with is not caught mid-oscillation)."""
+    if decay == "none":
+        return learning_rate
+    return keras.optimizers.schedules.CosineDecay(learning_rate, max(1, iterations))
+
+
+LEARNING_RATE_DECAYS = ("none", "cosine")
 
 
 class MetaTrainer:

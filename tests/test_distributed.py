@@ -14,7 +14,7 @@ import tensorflow as tf
 from distributed_utils import COMMON, ENV, ROOT, meta_params, run, stopped_at
 from vsml_tf.distribute import Replicas
 
-@pytest.mark.parametrize("config", ["configs/quickstart.py", "configs/gradient.py"])
+@pytest.mark.parametrize("config", ["configs/quickstart.py:es", "configs/gradient.py"])
 def test_mirrored_and_multi_worker_equal_one_replica_bit_for_bit(tmp_path, config):
     """The shipped configs (ES and backprop), not a toy one: on the ln(10) plateau ES
     turns last-bit differences of the losses into Adam-sized steps, so only identical

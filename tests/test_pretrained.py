@@ -1,7 +1,10 @@
 """Shipped learners: each re-measured against its metadata; export, load and
 `vsml-evaluate --pretrained` end to end on a learner exported from a tiny workdir."""
 
+import importlib.util
+import json
 import os
+import re
 import subprocess
 import sys
 
@@ -10,7 +13,7 @@ import pytest
 
 from learner_workdirs import write_workdir
 from official_format import require_shared_mnist
-from vsml_tf import curves, evaluate, experiment, pretrained
+from vsml_tf import curves, evaluate, experiment, pretrained, workdir
 from vsml_tf.config import base_config
 from vsml_tf.errors import UserError
 from vsml_tf.meta_test import meta_test
@@ -141,3 +144,24 @@ def test_gradient_from_clone_config_starts_from_the_shipped_clone():
     checkpoints.init_from(theta, config.training.init_from)
     np.testing.assert_array_equal(
         theta.numpy(), pretrained.meta_params(pretrained.directory(config.training.init_from)))
+
+
+@pytest.mark.parametrize("name", pretrained.names() or
+                         [pytest.param("none", marks=pytest.mark.skip("no learner shipped"))])
+def test_shipped_learners_recorded_command_gives_its_config(name):
+    """The config file (and :ARG) a shipped learner's command names resolves, today, to
+    the config it was meta-trained with, in every key that changes what its
+    meta-parameters mean: the command still reproduces it (a config file that changes
+    its recipe must move the old one to an argument the command names)."""
+    directory = pretrained.directory(name)
+    with open(os.path.join(directory, "metadata.json")) as f:
+        command = json.load(f)["command"]
+    match = re.search(r"--config=configs/(\w+\.py)(?::(\w+))?", command)
+    assert match, f"{name}: no --config=configs/FILE.py in {command!r}"
+    spec = importlib.util.spec_from_file_location(
+        "shipped_config", os.path.join(ROOT, "configs", match.group(1)))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with open(os.path.join(directory, "config.json")) as f:
+        recorded = json.load(f)
+    assert workdir.differences(recorded, module.get_config(match.group(2))) == []

@@ -205,6 +205,16 @@ GRADIENT_FROM_CLONE = {"training.algorithm": "gradient", "training.remat": True,
                        **CLONE_NETWORK}
 
 
+# The quickstart (configs/quickstart.py): GRADIENT_FROM_CLONE with half the cloning, a
+# 3x larger meta-gradient step that decays to 0 (the large step leaves the clone fast;
+# the decay keeps the late-episode accuracy it swings at full step), 300 iterations.
+# README, "Time to a working learner", has the probes and the A/B against ES.
+CLONE_THEN_GRADIENT = {**GRADIENT_FROM_CLONE, "clone.iterations": 500,
+                       "gradient.learning_rate": 1e-2,
+                       "training.learning_rate_decay": "cosine",
+                       "training.num_iterations": 300}
+
+
 def mnist_laptop_run(config: ml_collections.ConfigDict, num_iterations: int,
                      init_from: str = "quickstart_digits") -> ml_collections.ConfigDict:
     """Laptop scale on MNIST, shared by configs/rand_proj.py:laptop and

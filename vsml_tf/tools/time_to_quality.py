@@ -1,7 +1,8 @@
 """Wall time until meta-training yields a working learner, per seed and recipe.
 
     python -m vsml_tf.tools.time_to_quality                    # quickstart vs one_shard
-    python -m vsml_tf.tools.time_to_quality --recipes=quickstart,"lr05:es.learning_rate=0.05"
+    python -m vsml_tf.tools.time_to_quality --config=configs/quickstart.py:es \
+        --recipes=quickstart,clone_gradient                   # ES vs today's quickstart
 
 A recipe is the config (`--config`, default the quickstart) with overrides: a name from
 RECIPES or `NAME:key=value;key=value`. Each run meta-trains from scratch, meta-tests
@@ -25,13 +26,16 @@ from absl import app, flags
 
 from vsml_tf import experiment
 from vsml_tf.cli import CONFIG as _CONFIG  # the one --config flag of every command
-from vsml_tf.config import CLONE_NETWORK, GRADIENT_FROM_CLONE, split_list
+from vsml_tf.config import (CLONE_NETWORK, CLONE_THEN_GRADIENT, GRADIENT_FROM_CLONE,
+                            split_list)
 from vsml_tf.errors import UserError
 from vsml_tf.meta_test import meta_test
 
-# Built-in recipes: overrides of --config.
+# Built-in recipes: overrides of --config. The README measured them over the ES
+# quickstart, --config=configs/quickstart.py:es (the package's quickstart before
+# clone_gradient became it).
 RECIPES = {
-    "quickstart": {},                                # today's defaults
+    "quickstart": {},                                # --config as it is
     "one_shard": {"training.num_shards": 1},         # the decomposition before 8 shards
     # configs/gradient.py:from_clone on the quickstart's episodes: gradient meta-training
     # from the shipped clone of online SGD (its 5 min of cloning are not counted).
@@ -40,10 +44,14 @@ RECIPES = {
     # configs/gradient.py:clone_first: clone online SGD in the run (counted), then
     # gradient meta-training from the clone.
     "grad_clone": GRADIENT_FROM_CLONE,
+    # configs/quickstart.py's recipe (over the ES quickstart, configs/quickstart.py:es):
+    # grad_clone with 500 cloning steps, Adam 1e-2 cosine-decayed over 300 iterations.
+    "clone_gradient": CLONE_THEN_GRADIENT,
     # ES with centered-rank fitness from a clone of online SGD made in the run (its
     # cloning time is counted).
-    "es_from_clone": {"training.init_from": "clone", "es.fitness_shaping": "centered_rank",
-                      "es.sigma": 0.02, **CLONE_NETWORK},
+    "es_from_clone": {"training.algorithm": "es", "training.init_from": "clone",
+                      "es.fitness_shaping": "centered_rank", "es.sigma": 0.02,
+                      **CLONE_NETWORK},
 }
 
 _RECIPES = flags.DEFINE_list("recipes", ["quickstart", "one_shard"], "Recipes to compare "

@@ -85,3 +85,19 @@ def test_a_recipe_with_init_from_starts_from_that_learner(monkeypatch):
                             late_bar=0.0, max_iterations=1)
     np.testing.assert_array_equal(
         seen[0], pretrained.meta_params(pretrained.directory("clone_backprop")))
+
+
+def test_clone_gradient_recipe_over_the_es_quickstart_is_the_quickstart():
+    """The A/B's two sides are the shipped configs: `clone_gradient` over
+    configs/quickstart.py:es trains exactly as configs/quickstart.py (only how often it
+    evaluates and checkpoints may differ)."""
+    spec = importlib.util.spec_from_file_location(
+        "quickstart", os.path.join(ROOT, "configs", "quickstart.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    recipe = module.get_config("es")
+    recipe.update_from_flattened_dict(ttq.parse_recipe("clone_gradient")[1])
+    quickstart = module.get_config()
+    for section in ("training", "gradient", "es", "clone", "curriculum", "model", "data"):
+        assert recipe[section].to_dict() == quickstart[section].to_dict(), section
+    assert recipe.learner == quickstart.learner

@@ -48,20 +48,23 @@ class EpisodeRunner:
         self.jit_compile = jit_compile
         self._metrics_fns = {}  # sampler -> compiled `episode_metrics`, traced once each
 
-    def run(self, thetas, xs, ys, state_seeds):
+    def run(self, thetas, xs, ys, state_seeds, remat: bool | None = None):
         """thetas [p, D] (or [1, D]: shared), episodes [T, p, n, ...] -> per-step (loss,
-        accuracy) [T, p]."""
+        accuracy) [T, p]. `remat` (default: the runner's) matters only when differentiated."""
         state = self.learner.initial_state(rng.truncated_normal_sampler(state_seeds),
                                            tuple(xs.shape[3:]), ys.shape[-1], xs.shape[2])
         logits = self.learner.unroll(self.layout.unflatten(thetas), xs, ys, state,
-                                     remat=self.remat)
+                                     remat=self.remat if remat is None else remat)
         return step_losses(logits, ys)
 
     def episode_metrics(self, sampler: EpisodeSampler, theta, seeds):
-        """theta [D] on the episodes of `seeds` [p, 2] -> (loss, acc) [T, p]."""
+        """theta [D] on the episodes of `seeds` [p, 2] -> (loss, acc) [T, p].
+
+        Never rematerialized: a meta-test takes no gradient, and tf.recompute_grad would
+        hide the gradient a learner's own step takes (online SGD) from its tape."""
         data_seeds, state_seeds = meta_test_seeds(seeds)
         xs, ys = sampler.sample(data_seeds)
-        return self.run(theta[None], xs, ys, state_seeds)  # one theta shared by all
+        return self.run(theta[None], xs, ys, state_seeds, remat=False)  # one shared theta
 
     def compiled_episode_metrics(self, sampler: EpisodeSampler):
         if sampler not in self._metrics_fns:

@@ -13,7 +13,7 @@ from vsml_tf.tools import time_to_quality as ttq
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def testing_config():
+def tiny_config():
     spec = importlib.util.spec_from_file_location(
         "testing", os.path.join(ROOT, "configs", "testing.py"))
     module = importlib.util.module_from_spec(spec)
@@ -44,13 +44,13 @@ def test_the_bar_reads_the_two_windows():
 
 def test_stops_at_the_first_confirmed_pass_or_gives_up():
     lines = []
-    reached = ttq.time_to_quality(testing_config(), every=2, quick=2, episodes=2,
+    reached = ttq.time_to_quality(tiny_config(), every=2, quick=2, episodes=2,
                                   early_bar=0.0, late_bar=0.0, max_iterations=6,
                                   log=lines.append)
     assert reached["reached"] and reached["iterations"] == 2 and reached["seconds"] > 0
     assert 0.0 <= reached["early"] <= 1.0 and 0.0 <= reached["late"] <= 1.0
     assert any("confirm on 2 episodes" in line for line in lines)
-    never = ttq.time_to_quality(testing_config(), every=2, quick=2, episodes=2,
+    never = ttq.time_to_quality(tiny_config(), every=2, quick=2, episodes=2,
                                 early_bar=1.01, late_bar=0.0, max_iterations=4,
                                 log=lines.append)
     assert not never["reached"] and never["iterations"] == 4
@@ -61,7 +61,7 @@ def test_a_recipe_with_init_from_starts_from_that_learner(monkeypatch):
     builds holds the clone's meta-parameters when the first iteration starts."""
     from vsml_tf import pretrained
 
-    config = testing_config()
+    config = tiny_config()
     config.update_from_flattened_dict(ttq.RECIPES["from_clone"])
     config.training.algorithm = "es"  # the start, not the estimator, is under test
     seen = []

@@ -14,12 +14,15 @@ import tensorflow as tf
 from distributed_utils import COMMON, ENV, ROOT, meta_params, run, stopped_at
 from vsml_tf.distribute import Replicas
 
-@pytest.mark.parametrize("config", ["configs/quickstart.py:es", "configs/gradient.py"])
+@pytest.mark.parametrize("config", ["configs/quickstart.py:es", "configs/gradient.py",
+                                    "configs/quickstart.py --config.clone.iterations=20"])
 def test_mirrored_and_multi_worker_equal_one_replica_bit_for_bit(tmp_path, config):
-    """The shipped configs (ES and backprop), not a toy one: on the ln(10) plateau ES
-    turns last-bit differences of the losses into Adam-sized steps, so only identical
-    computations give identical meta-parameters."""
-    args = [f"--config={config}", "--config.training.num_iterations=3",
+    """The shipped configs (ES, backprop, and the quickstart's clone made in every
+    process, then backprop), not a toy one: on the ln(10) plateau ES turns last-bit
+    differences of the losses into Adam-sized steps, so only identical computations give
+    identical meta-parameters."""
+    config, *extra = config.split()
+    args = [f"--config={config}", *extra, "--config.training.num_iterations=3",
             "--config.checkpoint.every=1", "--config.evaluation.every=0",
             "--config.logging.wandb.enabled=False"]
     train = [sys.executable, "-m", "vsml_tf.train"]

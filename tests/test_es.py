@@ -252,7 +252,6 @@ def test_default_shards_do_not_depend_on_up_to_eight_replicas(members, replicas,
     assert experiment.num_shards(config, replicas) == shards
 
 
-
 def test_shards_with_the_same_episodes_share_one_compiled_piece(monkeypatch):
     """Shards whose episodes are equal (rand_proj off) share a sampler and so one
     compiled function; a per-worker random projection keeps its own. Theta is bit for bit

@@ -97,10 +97,11 @@ LEARNING_RATE_DECAYS = ("none", "cosine")
 
 
 class MetaTrainer:
-    """One meta-training iteration at a time; see the module docstring."""
+    """One meta-training iteration at a time; see the module docstring. `learning_rate`
+    is Adam's: a rate or a schedule of the optimizer step (`decayed`)."""
 
     def __init__(self, estimator: Estimator, samplers: Sequence[EpisodeSampler],
-                 initial_theta, learning_rate: float, seed: int,
+                 initial_theta, learning_rate, seed: int,
                  replicas: Replicas | None = None, jit_compile: bool = True,
                  beta_1: float = 0.9, beta_2: float = 0.999,
                  curriculum: Curriculum | None = None):

@@ -1,7 +1,8 @@
 """es_deep's 784x32 layer, one tick of 2 micro ticks for 2 members (one shard's ES pair):
 today's kernels against the micro ticks computed tile by tile over the 784 inputs
 (unrolled, or in a tf.while_loop) and against the gate matmul written as 16 element-wise
-multiply-adds fused with the LSTM.
+multiply-adds fused with the LSTM, and against the state laid out with the connections
+last ([p, S, A, B]).
 
     python experiments/deep_layer.py
 """
@@ -67,6 +68,36 @@ def multiply_adds(h, w):
     return out
 
 
+def lstm_update_axis1(gates, c):
+    """kernels.lstm_update with the state units on axis 1 instead of the last axis."""
+    i, g, f, o = ops.split(gates, 4, axis=1)
+    i_num, i_den = kernels._sigmoid_fraction(i + rnn.INPUT_BIAS)
+    g_num, g_den = kernels._tanh_fraction(g)
+    f_num, f_den = kernels._sigmoid_fraction(f + rnn.FORGET_BIAS)
+    c = (f_num * c * (i_den * g_den) + i_num * g_num * f_den) / (f_den * i_den * g_den)
+    o_num, o_den = kernels._sigmoid_fraction(o)
+    c_num, c_den = kernels._tanh_fraction(c)
+    return (o_num * c_num) / (o_den * c_den), c
+
+
+def units_first_layout(h, c, from_fwd, from_bwd, w):
+    """Today's arguments in the layout of `units_first`: [p, S, A, B] states, inputs
+    [p, 4S, A, 1] and [p, 4S, 1, B], w_h^T [p, 4S, S]."""
+    to = lambda x: tf.transpose(x, [0, 1, 4, 2, 3])[:, 0]  # [p, S, A, B]
+    return (to(h), to(c), tf.transpose(from_fwd, [0, 1, 3, 2])[:, 0, :, :, None],
+            tf.transpose(from_bwd, [0, 1, 3, 2])[:, 0, :, None, :],
+            tf.transpose(w, [0, 2, 1]))
+
+
+def units_first(h, c, from_fwd, from_bwd, w_t):
+    """One tick with the state laid out [p, S, A, B] (connections last): the gate matmul
+    becomes w_h^T [4S, S] times h [S, A*B], a wide product, and the LSTM splits
+    contiguous blocks."""
+    for _ in range(2):
+        h, c = lstm_update_axis1(tf.einsum("pks,psab->pkab", w_t, h) + from_fwd + from_bwd, c)
+    return h, c
+
+
 VARIANTS = {
     "today": micro_ticks,
     "4 tiles": tiled(4),
@@ -88,6 +119,9 @@ def repeated(tick):
 
 def main():
     fns = {name: repeated(tick) for name, tick in VARIANTS.items()}
+    units_first_args = units_first_layout(*ARGS)
+    units_first_run = repeated(units_first)
+    fns["units first ([p, S, A, B])"] = lambda *_: units_first_run(*units_first_args)
     for fn in fns.values():
         fn(*ARGS).numpy()
     times = {name: [] for name in fns}
@@ -98,7 +132,7 @@ def main():
             times[name].append((time.perf_counter() - t0) / TICKS)
     for name, t in times.items():
         ratio = statistics.median(a / b for a, b in zip(times["today"], t))
-        print(f"{name:24s} {statistics.median(t) * 1e3:.2f} ms/tick  speed vs today {ratio:.2f}x")
+        print(f"{name:28s} {statistics.median(t) * 1e3:.2f} ms/tick  speed vs today {ratio:.2f}x")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """vsml_tf: VSML (Kirsch & Schmidhuber, NeurIPS 2021) in TensorFlow / Keras 3."""
 
-from setuptools import setup
+from setuptools import find_packages, setup
 
 setup(
     name="vsml-tf",
@@ -10,12 +10,11 @@ setup(
     long_description=open("README.md").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
-    packages=["vsml_tf", "vsml_tf.baselines", "vsml_tf.datasets", "vsml_tf.tools",
-              "vsml_tf.configs", "vsml_tf.configs.sweeps"],
+    packages=find_packages(include=["vsml_tf", "vsml_tf.*"]) + ["vsml_tf.configs",
+                                                                 "vsml_tf.configs.sweeps"],
     package_dir={"vsml_tf.configs": "configs"},
-    # The shipped learners (vsml_tf/pretrained.py): config, meta-parameters, metadata.
-    package_data={"vsml_tf": ["pretrained_data/*/*.json", "pretrained_data/*/*.npz",
-                               "clone_backprop.npz"]},
+    # The shipped learners (vsml_tf/runs/pretrained.py): config, meta-parameters, metadata.
+    package_data={"vsml_tf": ["pretrained_data/*/*.json", "pretrained_data/*/*.npz"]},
     install_requires=[
         "tensorflow>=2.16",
         "keras>=3.0",
@@ -38,8 +37,8 @@ setup(
     },
     entry_points={
         "console_scripts": [
-            "vsml-train=vsml_tf.train:run",
-            "vsml-evaluate=vsml_tf.evaluate:run",
+            "vsml-train=vsml_tf.apps.train:run",
+            "vsml-evaluate=vsml_tf.apps.evaluate:run",
             "vsml-bench=vsml_tf.tools.bench:run",
         ],
     },

@@ -3,7 +3,7 @@
     vsml-train --config=configs/clone_backprop.py --workdir=vsml_runs/clone_backprop
     vsml-train --config=configs/clone_backprop.py:deep --workdir=vsml_runs/clone_deep
 
-Supervised cloning (vsml_tf/cloning.py, no episode unrolled): Adam teaches the forward
+Supervised cloning (vsml_tf/meta/cloning.py, no episode unrolled): Adam teaches the forward
 and the backward sub-RNN, on single connections with random inputs, to send backprop's
 per-weight messages and to update w <- w - alpha phi(u) delta in their state. Then the
 cloned meta-parameters run on MNIST as a VSML network (784 -> 10; deep: 784 -> 32 -> 10)
@@ -25,7 +25,8 @@ the clone predicts SGD's class on 91.6% of all steps (93.8% over 1000-1999). REA
 "Learning to implement backprop", has the tables and the plots.
 """
 
-from vsml_tf.config import CLONE_NETWORK, base_config
+from vsml_tf.runs.config import base_config
+from vsml_tf.runs.presets import CLONE_NETWORK
 
 
 def get_config(arg=None):

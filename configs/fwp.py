@@ -6,7 +6,7 @@ and label, meta-trained on 8x8 digits.
     vsml-train --config=configs/fwp.py:es --workdir=vsml_runs/fwp_es   # ES instead
 
 Keys and queries are L2-normalized (`baselines.fwp.normalize_keys`, see
-vsml_tf/baselines/fwp.py: the verbatim rule overflows on standardized inputs).
+vsml_tf/learners/baselines/fwp.py: the verbatim rule overflows on standardized inputs).
 Backpropagation through 16 digit episodes of 100 steps per iteration (Adam 1e-3, clip 25),
 1,000 iterations, then meta-test on held-out digits with 400-step episodes. Expected on a
 2-core CPU: about 1 minute (ES: 1); meta-test accuracy 0.91 over online steps 0-49 and
@@ -19,7 +19,8 @@ with every dataset padded to 28x28x1 and 62 classes (`--config.data.pad_inputs=2
 --config.data.pad_classes=62`).
 """
 
-from vsml_tf.config import base_config, digits_run
+from vsml_tf.runs.config import base_config
+from vsml_tf.runs.presets import digits_run
 
 
 def get_config(arg=None):

@@ -5,7 +5,7 @@
     vsml-train --config=configs/gradient.py --workdir=vsml_runs/gradient_from_init
 
 `:clone_first` (the fast result, one command, nothing shipped needed): clone online SGD
-into the sub-RNNs first (vsml_tf/cloning.py, 1,000 Adam steps, ~45 s), then 500 gradient
+into the sub-RNNs first (vsml_tf/meta/cloning.py, 1,000 Adam steps, ~45 s), then 500 gradient
 steps of 8 digit episodes at Adam 3e-3 in the clone's network. Measured (seed 0, idle
 2-core AMD EPYC with AVX-512): 4 min 2 s in all, held-out digits (64 episodes of 400
 steps) 0.622 over steps 0-49 and 0.895 over 300-399 -- above the ES quickstart's
@@ -36,7 +36,8 @@ at ln 10 = 2.303 -- measured with model.layer_norm=True (the authors' setting fo
 meta-training; 125 iterations at lr 1e-3) and without (60 iterations at lr 1e-2).
 """
 
-from vsml_tf.config import CLONE_NETWORK, GRADIENT_FROM_CLONE, base_config, digits_run
+from vsml_tf.runs.config import base_config
+from vsml_tf.runs.presets import CLONE_NETWORK, GRADIENT_FROM_CLONE, digits_run
 
 
 def get_config(arg=None):

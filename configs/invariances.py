@@ -29,8 +29,9 @@ accuracy over steps 0-99 / 1500-1999 of 0.566 / 0.743 on plain MNIST, 0.575-0.57
 against 0.570-0.580 / 0.680-0.709 for its starting point (README, "Invariances").
 """
 
-from vsml_tf.config import base_config, mnist_laptop_run
-from vsml_tf.workers import worker_split
+from vsml_tf.runs.config import base_config
+from vsml_tf.runs.per_worker import worker_split
+from vsml_tf.runs.presets import mnist_laptop_run
 
 RAND_PROJ = [False, True] * 4
 RESIZE = ["", "14x14", "32x32", "", "14x14", "32x32", "14x14", ""]

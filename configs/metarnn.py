@@ -18,7 +18,8 @@ with every dataset padded to 28x28x1 and 62 classes (`--config.data.pad_inputs=2
 `--config.baselines.metarnn.use_conv=True` for the conv variant (64 channels).
 """
 
-from vsml_tf.config import base_config, digits_run
+from vsml_tf.runs.config import base_config
+from vsml_tf.runs.presets import digits_run
 
 
 def get_config(arg=None):

@@ -16,7 +16,7 @@ last step's (the summary's [0:6] averages all six steps; curves.csv has the quer
 alone); chance is 1/N. Accuracy not yet measured: no Omniglot files were at hand offline.
 """
 
-from vsml_tf.config import base_config
+from vsml_tf.runs.config import base_config
 
 
 def get_config(arg=None):

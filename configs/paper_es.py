@@ -11,7 +11,7 @@ The paper ran this on 128 GPUs for about 4 hours; on a single CPU it is not prac
 after 2000 online steps, and generalization to unseen datasets (Fig. 6).
 """
 
-from vsml_tf.config import base_config
+from vsml_tf.runs.config import base_config
 
 
 def get_config(arg=None):

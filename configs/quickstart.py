@@ -9,8 +9,8 @@ training.
     vsml-train --config=configs/quickstart.py --workdir=vsml_runs/quickstart
     vsml-train --config=configs/quickstart.py:es --workdir=vsml_runs/quickstart_es
 
-No argument (config.CLONE_THEN_GRADIENT): first clone online SGD into the sub-RNNs
-(vsml_tf/cloning.py, 500 Adam steps), so that the network starts as a learner; then 300
+No argument (presets.CLONE_THEN_GRADIENT): first clone online SGD into the sub-RNNs
+(vsml_tf/meta/cloning.py, 500 Adam steps), so that the network starts as a learner; then 300
 steps of backpropagation through 8 digit episodes of 100 steps (Adam 1e-2, cosine-decayed
 to 0). Measured (idle 2-core AMD EPYC with AVX-512, `vsml-train --config.seed=N`, whole
 command): 2 min 3-5 s for seeds 0, 1, 2; held-out digits (64 episodes of 400 steps)
@@ -30,7 +30,8 @@ iterations their seeds 0/1/2 gave 0.577/0.799, 0.573/0.818 (800 it.) and 0.569/0
 hence 1,500.
 """
 
-from vsml_tf.config import CLONE_THEN_GRADIENT, base_config, digits_run
+from vsml_tf.runs.config import base_config
+from vsml_tf.runs.presets import CLONE_THEN_GRADIENT, digits_run
 
 
 def get_config(arg=None):

@@ -45,8 +45,9 @@ MNIST 0.567 over steps 0-99 (best tuned SGD/Adam 0.478) and 0.795 over 1500-1999
 the best tuned 0.875); digits 0.674 / 0.853.
 """
 
-from vsml_tf.config import base_config, mnist_laptop_run
-from vsml_tf.workers import worker_split
+from vsml_tf.runs.config import base_config
+from vsml_tf.runs.per_worker import worker_split
+from vsml_tf.runs.presets import mnist_laptop_run
 
 
 def get_config(arg=None):

@@ -17,7 +17,7 @@ over online steps 0-49 and 0.67 over steps 300-399 (learning rate 0.03: 0.44 / 0
 README, Baselines, has the sweep.
 """
 
-from vsml_tf.config import base_config
+from vsml_tf.runs.config import base_config
 
 
 def get_config(arg=None):

@@ -6,7 +6,7 @@ Trains nothing useful: 4 ES iterations of 4 pairs on 8-step digit episodes.
 `--config=configs/testing.py:gradient` uses gradient meta-training instead.
 """
 
-from vsml_tf.config import base_config
+from vsml_tf.runs.config import base_config
 
 
 def get_config(arg=None):

@@ -13,8 +13,8 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from vsml_tf import kernels
-from vsml_tf import sub_rnn as rnn
+from vsml_tf.learners import kernels
+from vsml_tf.learners import sub_rnn as rnn
 
 P, A, B, S, TICKS = 2, 784, 32, 16, 10
 rng = np.random.default_rng(0)

@@ -12,11 +12,13 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from vsml_tf import datasets, kernels, rng
-from vsml_tf.episodes import EpisodeSampler
-from vsml_tf.network import VSMLNetwork
-from vsml_tf.runner import EpisodeRunner
-from vsml_tf.sub_rnn import FORGET_BIAS, INPUT_BIAS
+from vsml_tf import datasets
+from vsml_tf.core import rng
+from vsml_tf.datasets.episodes import EpisodeSampler
+from vsml_tf.learners import kernels
+from vsml_tf.learners.network import VSMLNetwork
+from vsml_tf.learners.sub_rnn import FORGET_BIAS, INPUT_BIAS
+from vsml_tf.meta.runner import EpisodeRunner
 
 MEMBERS, ROUNDS = 16, 7
 keras.utils.set_random_seed(0)

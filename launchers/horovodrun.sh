@@ -17,5 +17,5 @@ NP=$1; shift
 hosts=()
 if [[ "${1:-}" == "-H" ]]; then hosts=(-H "$2"); shift 2; fi
 command -v horovodrun >/dev/null || { echo "error: horovodrun not found: install Horovod" >&2; exit 2; }
-exec horovodrun -np "$NP" "${hosts[@]}" "${PYTHON:-python}" -m vsml_tf.train "$@" \
+exec horovodrun -np "$NP" "${hosts[@]}" "${PYTHON:-python}" -m vsml_tf.apps.train "$@" \
   --config.distribution.strategy=horovod

@@ -37,7 +37,7 @@ trap 'forward TERM' TERM
 trap 'forward INT' INT
 for ((i = 0; i < N; i++)); do
   TF_CONFIG="{\"cluster\": {\"worker\": $workers}, \"task\": {\"type\": \"worker\", \"index\": $i}}" \
-    "$PYTHON" -m vsml_tf.train "$@" --config.distribution.strategy=multi_worker &
+    "$PYTHON" -m vsml_tf.apps.train "$@" --config.distribution.strategy=multi_worker &
   pids+=($!)
 done
 status=0

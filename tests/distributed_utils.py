@@ -7,7 +7,7 @@ import sys
 
 import tensorflow as tf
 
-from vsml_tf import checkpoints
+from vsml_tf.runs import checkpoints
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMMON = ["--config=configs/testing.py", "--config.training.num_iterations=3",
@@ -47,7 +47,7 @@ def one_replica_runner(base_dir):
 
     def get(algorithm: str = "es"):
         if algorithm not in cache:
-            cmd = [sys.executable, "-m", "vsml_tf.train", *COMMON,
+            cmd = [sys.executable, "-m", "vsml_tf.apps.train", *COMMON,
                    f"--config.training.algorithm={algorithm}"]
             cache[algorithm] = run(cmd, base_dir / algorithm)
         return cache[algorithm]

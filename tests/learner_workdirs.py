@@ -3,13 +3,13 @@
 import json
 import os
 
-from vsml_tf import checkpoints, experiment
+from vsml_tf.runs import builder, checkpoints
 
 
 def write_workdir(path, config, theta=None):
     """config.json and one checkpoint of `theta` (default: the learner's initial
     meta-parameters, a function of config.seed). Returns the trainer."""
-    trainer = experiment.build_trainer(config)
+    trainer = builder.build_trainer(config)
     if theta is not None:
         trainer.theta.assign(theta)
     os.makedirs(path, exist_ok=True)

@@ -6,7 +6,6 @@ mask `idx0 < width // stride`). Shares no code with the package.
 """
 
 import numpy as np
-
 import numpy_reference as ref
 
 

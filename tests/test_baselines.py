@@ -3,20 +3,21 @@ shapes, whole episodes, the fast-weight rules, online SGD/Adam, feedback timing 
 populations with distinct parameters per member."""
 
 import numpy as np
+import numpy_baselines as ref
 import pytest
 import tensorflow as tf
 from keras import ops
 
-import numpy_baselines as ref
-from vsml_tf import config as config_lib, learners
-from vsml_tf.baselines.fwmemory import FastWeightMemory
-from vsml_tf.baselines.fwp import FastWeightProgrammer
-from vsml_tf.baselines.hebbian import HebbianFastWeights
-from vsml_tf.baselines.metarnn import MetaRNN
-from vsml_tf.baselines.online_sgd import OnlineGradientLearner
-from vsml_tf.learner import DataSpec
-from vsml_tf.baselines import blocks, fwp, hebbian
-from vsml_tf.meta_params import ParamLayout
+from vsml_tf.learners.base import DataSpec
+from vsml_tf.learners.baselines import blocks, fwp, hebbian
+from vsml_tf.learners.baselines.fwmemory import FastWeightMemory
+from vsml_tf.learners.baselines.fwp import FastWeightProgrammer
+from vsml_tf.learners.baselines.hebbian import HebbianFastWeights
+from vsml_tf.learners.baselines.metarnn import MetaRNN
+from vsml_tf.learners.baselines.online_sgd import OnlineGradientLearner
+from vsml_tf.learners.meta_params import ParamLayout
+from vsml_tf.runs import builder
+from vsml_tf.runs import config as config_lib
 
 RTOL, ATOL = 1e-4, 1e-5
 C = 3  # classes in the synthetic episodes
@@ -247,13 +248,13 @@ def test_meta_parameter_counts():
     for name, expected in counts.items():
         config = config_lib.base_config()
         config.learner = name
-        learner = learners.build(config)
+        learner = builder.new_learner(config)
         learner.build_for(DataSpec((d,), c))
         assert ParamLayout(learner).size == expected, name
         assert not learner.uses_images
     config.learner = "metarnn"
     config.baselines.metarnn.use_conv = True
-    learner = learners.build(config)
+    learner = builder.new_learner(config)
     assert learner.uses_images
     learner.build_for(DataSpec((8, 8, 1), c))
     names = ParamLayout(learner).names()
@@ -285,9 +286,10 @@ def test_meta_test_of_online_sgd_through_a_remat_runner():
     """A runner set up for rematerialized meta-training (configs with training.remat,
     such as the quickstart) meta-tests online SGD, whose steps take their own gradient,
     exactly as a plain runner does (meta-test never rematerializes)."""
-    from vsml_tf import datasets, rng as rng_lib
-    from vsml_tf.episodes import EpisodeSampler
-    from vsml_tf.runner import EpisodeRunner
+    from vsml_tf import datasets
+    from vsml_tf.core import rng as rng_lib
+    from vsml_tf.datasets.episodes import EpisodeSampler
+    from vsml_tf.meta.runner import EpisodeRunner
 
     learner = OnlineGradientLearner(num_layers=1, learning_rate=0.1)
     learner.build_for(DataSpec((64,), 10))

@@ -9,10 +9,12 @@ import sys
 
 import numpy as np
 import pytest
-
 from gradient_check import assert_meta_gradient_matches_finite_differences
-from vsml_tf import config as config_lib, evaluate, experiment
-from vsml_tf.train import train
+
+from vsml_tf.apps import evaluate
+from vsml_tf.apps.train import train
+from vsml_tf.runs import builder
+from vsml_tf.runs import config as config_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 META_LEARNED = ["metarnn", "fwmemory", "hebbian", "fwp"]
@@ -44,7 +46,7 @@ def tiny_config(learner, algorithm="es", **sections):
 @pytest.mark.parametrize("learner", META_LEARNED)
 @pytest.mark.parametrize("algorithm", ["es", "gradient"])
 def test_meta_training_steps_run_compiled(learner, algorithm):
-    trainer = experiment.build_trainer(tiny_config(learner, algorithm))
+    trainer = builder.build_trainer(tiny_config(learner, algorithm))
     assert trainer.layout.size > 0
     before = trainer.theta.numpy()
     for _ in range(2):
@@ -57,7 +59,7 @@ def test_meta_training_steps_run_compiled(learner, algorithm):
 @pytest.mark.parametrize("learner", META_LEARNED)
 def test_meta_gradient_matches_finite_differences(learner):
     """Gradients reach every meta-parameter through the learner's in-episode updates."""
-    trainer = experiment.build_trainer(tiny_config(learner, "gradient",
+    trainer = builder.build_trainer(tiny_config(learner, "gradient",
                                                    training__jit_compile=False))
     trainer.theta.assign(trainer.theta.numpy() * 0.5)  # a generic, non-initial point
     assert_meta_gradient_matches_finite_differences(trainer, np.random.default_rng(0),
@@ -80,7 +82,7 @@ def test_train_on_learner_without_meta_parameters_only_meta_tests(tmp_path):
     workdir = str(tmp_path / "sgd")
     env = {**os.environ, "WANDB_MODE": "offline", "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run(
-        [sys.executable, "-m", "vsml_tf.train", f"--config={ROOT}/configs/sgd.py",
+        [sys.executable, "-m", "vsml_tf.apps.train", f"--config={ROOT}/configs/sgd.py",
          f"--workdir={workdir}", "--config.evaluation.num_episodes=2",
          "--config.evaluation.chunk=2", "--config.evaluation.episode_length=20"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)

@@ -10,10 +10,10 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from test_cli import TESTING, make_config
-from vsml_tf import checkpoints, experiment
-from vsml_tf.train import train
+
+from vsml_tf.apps.train import train
+from vsml_tf.runs import builder, checkpoints
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 THETA = "meta_params/.ATTRIBUTES/VARIABLE_VALUE"
@@ -76,7 +76,7 @@ def test_restore_takes_the_newest_checkpoint_that_reads_back(trained, tmp_path, 
                                   THETA)
     damage_fn(folder)
 
-    trainer = experiment.build_trainer(small_config())
+    trainer = builder.build_trainer(small_config())
     manager = checkpoints.manager(trainer.checkpoint_items(), workdir)
     with caplog.at_level(logging.WARNING):
         restored = manager.restore_or_initialize()
@@ -108,7 +108,7 @@ def test_every_checkpoint_damaged_is_an_error_not_a_restart(trained, tmp_path):
     folder = checkpoints.directory(workdir)
     for n in (2, 4):
         truncate(os.path.join(folder, DATA.format(n)))
-    trainer = experiment.build_trainer(small_config())
+    trainer = builder.build_trainer(small_config())
     manager = checkpoints.manager(trainer.checkpoint_items(), workdir)
     with pytest.raises(ValueError, match="No usable checkpoint .*ckpt-4: .*ckpt-2: "):
         manager.restore_or_initialize()
@@ -132,7 +132,7 @@ def test_evaluate_falls_back_and_finds_checkpoints_without_a_state_file(trained,
     env = {**os.environ, "WANDB_MODE": "offline", "TF_CPP_MIN_LOG_LEVEL": "3",
            "PYTHONPATH": ROOT}
     result = subprocess.run(
-        [sys.executable, "-m", "vsml_tf.evaluate", f"--config={TESTING}",
+        [sys.executable, "-m", "vsml_tf.apps.evaluate", f"--config={TESTING}",
          f"--workdir={workdir}", "--config.evaluation.num_episodes=2"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]

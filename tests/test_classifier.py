@@ -9,12 +9,15 @@ import tempfile
 import keras
 import numpy as np
 import pytest
+from learner_workdirs import write_workdir
 from sklearn.datasets import load_digits
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from learner_workdirs import write_workdir
-from vsml_tf import VSMLClassifier, classifier, pretrained
-from vsml_tf.config import base_config, digits_run
+from vsml_tf import VSMLClassifier
+from vsml_tf.apps import classifier
+from vsml_tf.runs import pretrained
+from vsml_tf.runs.config import base_config
+from vsml_tf.runs.presets import digits_run
 
 UNTRAINED = os.path.join(tempfile.mkdtemp(prefix="vsml_untrained_"), "run")
 SHIPPED = "quickstart_digits"

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vsml_tf import checkpoints, config as config_lib
-from vsml_tf.train import train
+from vsml_tf.apps.train import train
+from vsml_tf.runs import checkpoints
+from vsml_tf.runs import config as config_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTING = os.path.join(ROOT, "configs", "testing.py")
@@ -95,7 +96,7 @@ def test_unknown_override_is_a_one_line_error(arg, key, hint):
 
 def test_unknown_key_in_config_file(tmp_path):
     path = tmp_path / "typo.py"
-    path.write_text("from vsml_tf.config import base_config\n"
+    path.write_text("from vsml_tf.runs.config import base_config\n"
                     "def get_config():\n"
                     "    c = base_config()\n"
                     "    c.training.episode_lenght = 3\n"
@@ -144,7 +145,7 @@ def test_sigterm_saves_exits_zero_and_resumes_exactly(tmp_path):
     workdir = str(tmp_path / "run")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "vsml_tf.train", f"--config={TESTING}", f"--workdir={workdir}",
+        [sys.executable, "-m", "vsml_tf.apps.train", f"--config={TESTING}", f"--workdir={workdir}",
          "--config.training.num_iterations=100000", "--config.checkpoint.every=100000",
          "--config.evaluation.every=0", "--config.logging.wandb.enabled=False"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -169,7 +170,7 @@ def test_sigterm_saves_exits_zero_and_resumes_exactly(tmp_path):
 def test_non_finite_theta_stops_before_it_is_saved(tmp_path):
     """Issue 17, defect 1: a step size that overflows theta stops the run with one line,
     and every checkpoint left on disk holds finite meta-parameters."""
-    from vsml_tf.errors import UserError
+    from vsml_tf.core.errors import UserError
 
     config = make_config(es__learning_rate=3e38, checkpoint__every=1, evaluation__every=0)
     config.training.num_iterations = 6

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vsml_tf import cloning, rng
-from vsml_tf.network import VSMLNetwork
+from vsml_tf.apps import clone as clone_app
+from vsml_tf.core import rng
+from vsml_tf.learners.network import VSMLNetwork
+from vsml_tf.meta import cloning
 
 SHIPPED = os.path.join(os.path.dirname(cloning.__file__), "clone_backprop.npz")
 
@@ -115,7 +117,7 @@ def test_cloning_loss_decreases():
 
 def test_init_from_loads_bit_exact_and_rejects_other_sizes(tmp_path):
     from configs import testing
-    from vsml_tf import train
+    from vsml_tf.apps import train
 
     source = testing.get_config("gradient")
     source.training.jit_compile = False
@@ -242,17 +244,18 @@ def test_init_from_clone_starts_meta_training_from_the_clone_vsml_train_makes(tm
     """training.init_from='clone' clones first: the meta-trainer starts from exactly the
     meta-parameters that cloning as its own run (training.algorithm='clone') writes."""
     from configs import testing
-    from vsml_tf import checkpoints, config as config_lib, train
+    from vsml_tf.apps import train
+    from vsml_tf.runs import checkpoints, presets
 
     def small(algorithm):
         config = testing.get_config(algorithm)
-        config.update_from_flattened_dict(config_lib.CLONE_NETWORK)
+        config.update_from_flattened_dict(presets.CLONE_NETWORK)
         config.clone.iterations, config.clone.pool_size = 3, 64
         config.evaluation.every = 0
         config.logging.tensorboard = config.logging.wandb.enabled = False
         return config
 
-    cloning.run(small("clone"), str(tmp_path / "clone"))
+    clone_app.run(small("clone"), str(tmp_path / "clone"))
     config = small("es")
     config.training.num_iterations = 0
     config.training.init_from = "clone"

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from vsml_tf import config as config_lib
+from vsml_tf.runs import config as config_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTING = os.path.join(ROOT, "configs", "testing.py")
@@ -86,13 +86,13 @@ def test_shipped_configs_are_valid(name):
 
 def cli(*args):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": ROOT}
-    return subprocess.run([sys.executable, "-m", "vsml_tf.train", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "vsml_tf.apps.train", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
 
 
 def test_cli_reports_bad_values_and_files_in_one_line_before_any_work(tmp_path):
     bad_syntax = tmp_path / "bad.py"
-    bad_syntax.write_text("from vsml_tf.config import base_config\n"
+    bad_syntax.write_text("from vsml_tf.runs.config import base_config\n"
                           "def get_config(:\n    return base_config()\n")
     a_file = tmp_path / "a_file"
     a_file.write_text("not a directory")
@@ -116,7 +116,7 @@ def test_cli_reports_bad_values_and_files_in_one_line_before_any_work(tmp_path):
 
 
 def test_strategy_tpu_without_a_tpu_is_a_clear_error():
-    from vsml_tf import distribute
+    from vsml_tf.core import distribute
 
     if distribute._tpu_available():
         pytest.skip("this machine has a TPU")

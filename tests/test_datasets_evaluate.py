@@ -8,6 +8,8 @@ import os
 from official_format import require_shared_mnist
 from test_cli import TESTING, cli
 
+from vsml_tf.runs import workdir as workdir_lib
+
 
 def test_train_with_worker_splits_then_meta_test_on_mnist_at_native_size(tmp_path):
     data_dir = require_shared_mnist()
@@ -20,10 +22,10 @@ def test_train_with_worker_splits_then_meta_test_on_mnist_at_native_size(tmp_pat
     saved = json.load(open(os.path.join(workdir, "config.json")))["data"]
     assert saved["rand_proj"] == "worker_split([False, True])"
     assert saved["dataset"] == 'worker_split(["digits"])'
-    from vsml_tf import evaluate, workers  # config.json reads back as the run's splits
+    from vsml_tf.runs import per_worker  # config.json reads back as the run's splits
 
-    reread = evaluate.run_config(workdir)
-    assert [workers.for_worker(reread, w).data.rand_proj for w in (0, 1)] == [False, True]
+    reread = workdir_lib.read_config(workdir)
+    assert [per_worker.for_worker(reread, w).data.rand_proj for w in (0, 1)] == [False, True]
 
     result = cli("evaluate", f"--config={TESTING}", f"--workdir={workdir}",
                  f"--config.data.data_dir={data_dir}", "--config.evaluation.datasets=mnist,sum")
@@ -56,8 +58,12 @@ def test_shipped_learner_meta_tests_every_dataset_from_official_files(tmp_path):
     with `data.data_dir` (the shipped learner's own run had another one) reads
     Fashion-MNIST, KMNIST, EMNIST and CIFAR-10 in their official formats and meta-tests
     at native size (784, 784, 784 and 3,072 inputs; 10, 10, 62, 10 classes)."""
-    from official_format import (images_and_labels, write_cifar10, write_kmnist,
-                                 write_mnist_format)
+    from official_format import (
+        images_and_labels,
+        write_cifar10,
+        write_kmnist,
+        write_mnist_format,
+    )
 
     data = tmp_path / "data"
     for split in ("train", "test"):

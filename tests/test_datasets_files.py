@@ -7,9 +7,16 @@ import shutil
 
 import numpy as np
 import pytest
+from official_format import (
+    images_and_labels,
+    require_shared_mnist,
+    write_cifar10,
+    write_kmnist,
+    write_mnist_format,
+    write_omniglot,
+    write_svhn,
+)
 
-from official_format import (images_and_labels, require_shared_mnist, write_cifar10,
-                             write_kmnist, write_mnist_format, write_omniglot, write_svhn)
 from vsml_tf import datasets
 from vsml_tf.datasets import images as image_sets
 from vsml_tf.datasets.official_files import DatasetFileError

@@ -7,8 +7,12 @@ import pytest
 import tensorflow as tf
 
 from vsml_tf.datasets.base import ArrayDataset
-from vsml_tf.datasets.preprocess import (Preprocessor, glorot_uniform_projection,
-                                         parse_shape, pixel_permutation)
+from vsml_tf.datasets.preprocess import (
+    Preprocessor,
+    glorot_uniform_projection,
+    parse_shape,
+    pixel_permutation,
+)
 
 
 def dataset(shape=(6, 4, 1), n=5, seed=0):

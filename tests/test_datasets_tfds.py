@@ -11,8 +11,8 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from official_format import require_shared_mnist
+
 from vsml_tf import datasets
 from vsml_tf.datasets import tfds_source
 

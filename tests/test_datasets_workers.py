@@ -1,5 +1,5 @@
 """worker_split: selection, resolution of a config per worker, its life in ConfigDict,
-command-line overrides and config.json, and `experiment.sampler(..., worker_index)`."""
+command-line overrides and config.json, and `builder.sampler(..., worker_index)`."""
 
 import copy
 import json
@@ -10,9 +10,10 @@ import pytest
 from absl import flags
 from ml_collections import config_flags
 
-from vsml_tf import config as config_lib, experiment, learners, workers
 from vsml_tf.datasets.preprocess import glorot_uniform_projection
-from vsml_tf.workers import WorkerSplit, for_worker, worker_split
+from vsml_tf.runs import builder, per_worker
+from vsml_tf.runs import config as config_lib
+from vsml_tf.runs.per_worker import WorkerSplit, for_worker, worker_split
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -23,9 +24,9 @@ def test_worker_i_takes_option_i_div_repeat_mod_len(options, repeat):
     split = worker_split(options, repeat)
     for i in range(40):
         assert split.select(i) == options[(i // repeat) % len(options)]
-        assert workers.select(split, i) == workers.select(str(split), i)
+        assert per_worker.select(split, i) == per_worker.select(str(split), i)
     assert split.period == repeat * len(options)
-    assert workers.select("plain", 7) == "plain"
+    assert per_worker.select("plain", 7) == "plain"
 
 
 def config_with_splits():
@@ -38,19 +39,19 @@ def config_with_splits():
 
 def test_for_worker_resolves_every_split_and_leaves_the_config_alone():
     c = config_with_splits()
-    assert workers.period(c) == 6
-    assert set(workers.splits(c)) == {"data.rand_proj", "data.dataset"}
+    assert per_worker.period(c) == 6
+    assert set(per_worker.splits(c)) == {"data.rand_proj", "data.dataset"}
     got = [(r.data.dataset, r.data.rand_proj) for r in (for_worker(c, i) for i in range(7))]
     assert got == [("digits", False), ("digits", True), ("random", False), ("random", True),
                    ("sum", False), ("sum", True), ("digits", False)]
-    assert not workers.splits(for_worker(c, 3))
+    assert not per_worker.splits(for_worker(c, 3))
     assert isinstance(c.data.rand_proj, WorkerSplit)            # unchanged
     config_lib.validate(c)
-    assert workers.period(config_lib.base_config()) == 1
+    assert per_worker.period(config_lib.base_config()) == 1
 
 
 def test_survives_configdict_copy_lock_and_config_json(tmp_path):
-    from vsml_tf.workdir import write_config
+    from vsml_tf.runs.workdir import write_config
 
     c = config_with_splits()
     c.lock()
@@ -59,13 +60,13 @@ def test_survives_configdict_copy_lock_and_config_json(tmp_path):
     saved = json.load(open(tmp_path / "config.json"))
     assert saved["data"]["rand_proj"] == "worker_split([False, True])"
     assert saved["data"]["dataset"] == 'worker_split(["digits", "random", "sum"], repeat=2)'
-    assert workers.parse(saved["data"]["dataset"]) == c.data.dataset
-    assert workers.select(saved["data"]["dataset"], 2) == "random"
+    assert per_worker.parse(saved["data"]["dataset"]) == c.data.dataset
+    assert per_worker.select(saved["data"]["dataset"], 2) == "random"
 
 
 def test_parse_errors_and_type_checks():
     with pytest.raises(ValueError, match="worker_split\\(\\[option"):
-        workers.parse("worker_split(mnist, kmnist)")
+        per_worker.parse("worker_split(mnist, kmnist)")
     with pytest.raises(ValueError, match="at least one option"):
         worker_split([])
     with pytest.raises(ValueError, match="repeat must be a positive int"):
@@ -108,8 +109,8 @@ def test_sampler_applies_the_workers_config():
         c.data.rand_proj = worker_split([False, True])
         c.data.filter_classes = worker_split(["", "0,1,2"])
         c.data.pad_classes = worker_split([0, 12])
-    learner = learners.build(c)
-    by_worker = [experiment.sampler(c, learner, "digits", "train", 5, worker_index=i)
+    learner = builder.new_learner(c)
+    by_worker = [builder.sampler(c, learner, "digits", "train", 5, worker_index=i)
                  for i in range(4)]
     assert [s.preprocessor.projection is None for s in by_worker] == [True, False, True, False]
     assert [s.dataset.num_classes for s in by_worker] == [10, 3, 10, 3]
@@ -123,7 +124,7 @@ def test_sampler_applies_the_workers_config():
     assert by_worker[0]._images is by_worker[2]._images
     # A dataset mix: worker i trains on options[i % 2].
     mix = worker_split(["digits", "random"])
-    assert [experiment.sampler(c, learner, mix, "train", 5, worker_index=i).dataset.name
+    assert [builder.sampler(c, learner, mix, "train", 5, worker_index=i).dataset.name
             for i in range(3)] == ["digits", "random", "digits"]
 
 
@@ -137,23 +138,23 @@ def test_meta_test_preprocessing_scope(scope, projected, filtered):
     c.data.pad_classes = 20
     c.data.resize = "6x6"
     c.evaluation.preprocessing = scope
-    learner = learners.build(c)
-    sampler = experiment.sampler(c, learner, "digits", "test", 5)
+    learner = builder.new_learner(c)
+    sampler = builder.sampler(c, learner, "digits", "test", 5)
     assert (sampler.preprocessor.projection is not None) == projected
     assert (sampler.dataset.num_classes == 2) == filtered
     assert sampler.example_shape == (100,)  # resized to 6x6 or not, padded to 10x10
     assert (sampler.preprocessor.resize is not None) == (scope != "none")
     assert sampler.num_classes == 20
-    train = experiment.sampler(c, learner, "digits", "train", 5)
+    train = builder.sampler(c, learner, "digits", "train", 5)
     assert train.preprocessor.projection is not None and train.dataset.num_classes == 2
 
 
 def test_few_shot_sampler_from_config():
     c = config_lib.base_config()
     c.data.ways, c.data.shots = 3, 2
-    learner = learners.build(c)
-    sampler = experiment.sampler(c, learner, "digits", "test", 7)
+    learner = builder.new_learner(c)
+    sampler = builder.sampler(c, learner, "digits", "test", 7)
     assert (sampler.ways, sampler.shots, sampler.steps, sampler.num_classes) == (3, 2, 7, 3)
     with pytest.raises(ValueError, match="set training.episode_length and "
                                          "evaluation.episode_length to 7"):
-        experiment.sampler(c, learner, "digits", "train", 500)
+        builder.sampler(c, learner, "digits", "train", 500)

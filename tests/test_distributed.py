@@ -10,9 +10,10 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from distributed_utils import COMMON, ENV, ROOT, meta_params, run, stopped_at
-from vsml_tf.distribute import Replicas
+
+from vsml_tf.core.distribute import Replicas
+
 
 @pytest.mark.parametrize("config", ["configs/quickstart.py:es", "configs/gradient.py",
                                     "configs/quickstart.py --config.clone.iterations=20"])
@@ -25,7 +26,7 @@ def test_mirrored_and_multi_worker_equal_one_replica_bit_for_bit(tmp_path, confi
     args = [f"--config={config}", *extra, "--config.training.num_iterations=3",
             "--config.checkpoint.every=1", "--config.evaluation.every=0",
             "--config.logging.wandb.enabled=False"]
-    train = [sys.executable, "-m", "vsml_tf.train"]
+    train = [sys.executable, "-m", "vsml_tf.apps.train"]
     single, single_path = run(train + args, tmp_path / "single")
     mirrored, mirrored_path = run(train + args + ["--config.distribution.strategy=mirrored",
                                                   "--config.distribution.cpu_devices=2"],
@@ -61,7 +62,7 @@ def test_sigterm_on_one_worker_stops_all_workers_together(tmp_path):
         tf_config = (f'{{"cluster": {{"worker": [{cluster}]}}, '
                      f'"task": {{"type": "worker", "index": {index}}}}}')
         procs.append(subprocess.Popen(
-            [sys.executable, "-m", "vsml_tf.train", *COMMON, f"--workdir={workdir}",
+            [sys.executable, "-m", "vsml_tf.apps.train", *COMMON, f"--workdir={workdir}",
              "--config.training.num_iterations=100000", "--config.checkpoint.every=100000",
              "--config.distribution.strategy=multi_worker"],
             cwd=ROOT, env={**ENV, "TF_CONFIG": tf_config}, stdout=subprocess.PIPE,
@@ -115,7 +116,7 @@ def test_slurm_environment_drives_multi_worker_training(tmp_path, one_replica):
     base = consecutive_free_ports(2)
     slurm = {"SLURM_JOB_ID": "42", "SLURM_STEP_NUM_TASKS": "2",
              "SLURM_STEP_NODELIST": "localhost", "SLURM_STEP_TASKS_PER_NODE": "2"}
-    cmd = [sys.executable, "-m", "vsml_tf.train", *COMMON, f"--workdir={tmp_path / 'slurm'}",
+    cmd = [sys.executable, "-m", "vsml_tf.apps.train", *COMMON, f"--workdir={tmp_path / 'slurm'}",
            "--config.distribution.strategy=multi_worker",
            f"--config.distribution.port_base={base}"]
     procs = [subprocess.Popen(cmd, cwd=ROOT, env={**ENV, **slurm, "SLURM_PROCID": str(i)},
@@ -134,7 +135,7 @@ def test_worker_split_follows_the_global_shard_index(tmp_path, one_replica):
     two replicas (half the shards each) compute the same update, which differs from no
     split."""
     split = ["--config.data.rand_proj=worker_split([False, True])"]
-    train = [sys.executable, "-m", "vsml_tf.train"] + COMMON
+    train = [sys.executable, "-m", "vsml_tf.apps.train"] + COMMON
     one_device, _ = run(train + split, tmp_path / "one")
     mirrored, _ = run(train + split + ["--config.distribution.strategy=mirrored",
                                        "--config.distribution.cpu_devices=2"],
@@ -152,7 +153,7 @@ def test_chief_without_its_workers_exits_after_the_startup_timeout(tmp_path):
     tf_config = f'{{"cluster": {{"worker": [{cluster}]}}, "task": {{"type": "worker", "index": 0}}}}'
     started = time.time()
     result = subprocess.run(
-        [sys.executable, "-m", "vsml_tf.train", *COMMON, f"--workdir={tmp_path / 'run'}",
+        [sys.executable, "-m", "vsml_tf.apps.train", *COMMON, f"--workdir={tmp_path / 'run'}",
          "--config.distribution.strategy=multi_worker",
          "--config.distribution.startup_timeout_s=5"],
         cwd=ROOT, env={**ENV, "TF_CONFIG": tf_config, "PYTHONPATH": ROOT},

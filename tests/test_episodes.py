@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vsml_tf import datasets, rng
+from vsml_tf import datasets
+from vsml_tf.core import rng
 from vsml_tf.datasets.base import ArrayDataset
-from vsml_tf.episodes import EpisodeSampler, FewShotSampler
-from vsml_tf.index_shuffle import index_shuffle, num_keys
+from vsml_tf.datasets.episodes import EpisodeSampler, FewShotSampler
+from vsml_tf.datasets.index_shuffle import index_shuffle, num_keys
 
 
 def seeds(iteration, members, seed=0):
@@ -131,8 +132,9 @@ def test_few_shot_errors():
 
 
 def test_permute_labels_renames_classes_per_episode():
-    from vsml_tf import datasets, rng
-    from vsml_tf.episodes import EpisodeSampler
+    from vsml_tf import datasets
+    from vsml_tf.core import rng
+    from vsml_tf.datasets.episodes import EpisodeSampler
 
     data = datasets.load("digits", "train")
     plain = EpisodeSampler(data, 300)

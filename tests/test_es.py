@@ -4,15 +4,20 @@ import numpy as np
 import pytest
 import scipy.stats
 import tensorflow as tf
+from gradient_check import (
+    assert_meta_gradient_matches_finite_differences,
+    loss_and_gradient,
+)
 
-from gradient_check import assert_meta_gradient_matches_finite_differences, loss_and_gradient
-from vsml_tf import datasets, es, experiment, rng, workers
-from vsml_tf.config import base_config
-from vsml_tf.episodes import EpisodeSampler
-from vsml_tf.network import VSMLNetwork
-from vsml_tf.estimators import AntitheticES, Backprop
-from vsml_tf.runner import EpisodeRunner
-from vsml_tf.trainers import Curriculum, MetaTrainer, shard_pieces
+from vsml_tf import datasets
+from vsml_tf.core import rng
+from vsml_tf.datasets.episodes import EpisodeSampler
+from vsml_tf.learners.network import VSMLNetwork
+from vsml_tf.meta.estimators import AntitheticES, Backprop, es
+from vsml_tf.meta.runner import EpisodeRunner
+from vsml_tf.meta.trainer import Curriculum, MetaTrainer, shard_pieces
+from vsml_tf.runs import builder, per_worker
+from vsml_tf.runs.config import base_config
 
 
 def quadratic(theta, a, Q):
@@ -249,7 +254,7 @@ def test_shard_pieces_give_each_replica_whole_shards():
 def test_default_shards_do_not_depend_on_up_to_eight_replicas(members, replicas, shards):
     config = base_config()
     config.es.population_size = members
-    assert experiment.num_shards(config, replicas) == shards
+    assert builder.num_shards(config, replicas) == shards
 
 
 def test_shards_with_the_same_episodes_share_one_compiled_piece(monkeypatch):
@@ -262,22 +267,22 @@ def test_shards_with_the_same_episodes_share_one_compiled_piece(monkeypatch):
     config.training.num_shards = 4
     config.training.jit_compile = False  # fast to build; the sharing is the same
     with config.ignore_type():
-        config.data.rand_proj = workers.worker_split([False, True])
+        config.data.rand_proj = per_worker.worker_split([False, True])
 
     def theta_after_two(trainer):
         for _ in range(2):
             trainer.step()
         return trainer.theta.numpy()
 
-    shared = experiment.build_trainer(config)
+    shared = builder.build_trainer(config)
     shared_theta = theta_after_two(shared)
     assert [shared.samplers[i] is shared.samplers[0] for i in range(4)] == [
         True, False, True, False]
     assert shared.samplers[1] is not shared.samplers[3]
     assert sum(key[0] == "evaluate" for key in shared._piece_fns) == 3
 
-    monkeypatch.setattr(experiment, "same_episodes_key", lambda config, shard: shard)
-    separate = experiment.build_trainer(config)
+    monkeypatch.setattr(builder, "same_episodes_key", lambda config, shard: shard)
+    separate = builder.build_trainer(config)
     np.testing.assert_array_equal(theta_after_two(separate), shared_theta)
     assert sum(key[0] == "evaluate" for key in separate._piece_fns) == 4
 
@@ -296,7 +301,7 @@ def test_cosine_decay_follows_the_curriculum_and_reaches_zero_at_the_end():
     config.curriculum.episode_length = 4
     config.curriculum.learning_rate = 0.05
     config.es.learning_rate = 0.01
-    trainer = experiment.build_trainer(config)
+    trainer = builder.build_trainer(config)
     applied = []
     for _ in range(6):
         applied.append(float(trainer.optimizer.learning_rate))
@@ -307,7 +312,7 @@ def test_cosine_decay_follows_the_curriculum_and_reaches_zero_at_the_end():
 
 
 def test_bad_learning_rate_decay_is_rejected_with_the_choices():
-    from vsml_tf.config import ConfigError, validate
+    from vsml_tf.runs.config import ConfigError, validate
 
     config = base_config()
     config.training.learning_rate_decay = "linear"

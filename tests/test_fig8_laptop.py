@@ -43,7 +43,7 @@ def test_grid_commands_and_table(tmp_path):
     assert len(commands) == len(SWEEP.BASELINES) + 2
     for command in commands:
         args = command.split()
-        tool = {"vsml-train": ["-m", "vsml_tf.train"], "vsml-evaluate": ["-m", "vsml_tf.evaluate"],
+        tool = {"vsml-train": ["-m", "vsml_tf.apps.train"], "vsml-evaluate": ["-m", "vsml_tf.apps.evaluate"],
                 "python": []}[args[0]]
         extra = TINY_EVAL + (TINY_TRAIN if args[0] == "vsml-train" else [])
         if "tune_sgd" in command:

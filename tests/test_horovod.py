@@ -14,7 +14,6 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from distributed_utils import COMMON, ENV, ROOT, launch, meta_params, stopped_at
 
 
@@ -36,7 +35,7 @@ pytestmark = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
 
 HVD_ENV = {**ENV, "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, ENV.get("PYTHONPATH")]))}
 HOROVODRUN = ["horovodrun", "-np", "2", "-H", "localhost:2", "--gloo",
-              sys.executable, "-m", "vsml_tf.train"]
+              sys.executable, "-m", "vsml_tf.apps.train"]
 
 
 def rank_output(out: str, rank: int) -> str:
@@ -64,14 +63,14 @@ def test_horovodrun_matches_one_replica(tmp_path, algorithm, one_replica):
 
 
 def _rank_process(launcher: int, rank: int, timeout: float = 120):
-    """The `python -m vsml_tf.train` process of Horovod rank `rank` under `launcher`."""
+    """The `python -m vsml_tf.apps.train` process of Horovod rank `rank` under `launcher`."""
     import psutil  # a Horovod dependency
 
     deadline = time.time() + timeout
     while time.time() < deadline:
         for p in psutil.Process(launcher).children(recursive=True):
             try:
-                if p.cmdline()[1:3] == ["-m", "vsml_tf.train"] and \
+                if p.cmdline()[1:3] == ["-m", "vsml_tf.apps.train"] and \
                         p.environ().get("HOROVOD_RANK") == str(rank):
                     return p
             except psutil.Error:

@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vsml_tf import evaluate, experiment, introspect, pretrained
-from vsml_tf.config import base_config
-from vsml_tf.errors import UserError
-from vsml_tf.meta_test import _chunk_seeds, episode_labels, meta_test
-from vsml_tf.runner import meta_test_seeds
+from vsml_tf.apps import evaluate
+from vsml_tf.core.errors import UserError
+from vsml_tf.meta.meta_test import _chunk_seeds, episode_labels, meta_test
+from vsml_tf.meta.runner import meta_test_seeds
+from vsml_tf.runs import builder, loading, pretrained
+from vsml_tf.runs.config import base_config, with_episodes_of
+from vsml_tf.tools import introspect
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -50,8 +52,8 @@ def digits_config(**evaluation):
 
 def test_episode_labels_are_the_labels_meta_test_shows_the_learner():
     config = digits_config()
-    learner, _ = experiment.build_learner(config)
-    sampler = experiment.sampler(config, learner, "digits", "test", 30)
+    learner, _ = builder.build_learner(config)
+    sampler = builder.sampler(config, learner, "digits", "test", 30)
     labels = episode_labels(sampler, 5, seed=3, chunk=2)
     assert labels.shape == (5, 30, 1)
     shown = []
@@ -65,8 +67,8 @@ def test_evaluation_filter_classes_keeps_those_classes_relabeled_in_order():
     from vsml_tf import datasets
 
     config = digits_config(filter_classes="5,8")
-    learner, _ = experiment.build_learner(config)
-    sampler = experiment.sampler(config, learner, "digits", "test", 30)
+    learner, _ = builder.build_learner(config)
+    sampler = builder.sampler(config, learner, "digits", "test", 30)
     assert sampler.num_classes == 2
     index, labels = sampler.episode_indices(meta_test_seeds(
         next(_chunk_seeds(2, 0, 2)))[0])
@@ -81,14 +83,14 @@ def test_online_sgd_is_rebuilt_for_episodes_of_another_shape():
     config = digits_config()
     config.learner = "sgd"
     config.evaluation.datasets = "digits,sum"
-    runner, theta = experiment.load_meta_params(config, None)
+    runner, theta = builder.load_meta_params(config, None)
     results = evaluate.meta_test_datasets(config, runner, theta)
     assert [r["accuracy"].shape for r in results] == [(5, 30), (5, 30)]
     vsml = digits_config()
-    learner, _ = experiment.build_learner(vsml)
-    run = experiment.runner(vsml, learner)
-    sampler = experiment.sampler(vsml, learner, "sum", "test", 30)
-    assert experiment.runner_for_episodes(vsml, run, sampler) is run
+    learner, _ = builder.build_learner(vsml)
+    run = builder.runner(vsml, learner)
+    sampler = builder.sampler(vsml, learner, "sum", "test", 30)
+    assert builder.runner_for_episodes(vsml, run, sampler) is run
 
 
 def test_meta_test_reads_data_from_the_invoking_config(tmp_path):
@@ -97,7 +99,7 @@ def test_meta_test_reads_data_from_the_invoking_config(tmp_path):
     config = base_config()
     config.data.data_dir = str(tmp_path)
     config.data.source = "files"
-    merged = evaluate.with_episodes_of(learner_config, config)
+    merged = with_episodes_of(learner_config, config)
     assert merged.data.data_dir == str(tmp_path) and merged.data.source == "files"
 
 
@@ -114,7 +116,7 @@ def test_introspect_command_on_the_shipped_learner(tmp_path):
     out = tmp_path / "intro"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run(
-        [sys.executable, "-m", "vsml_tf.introspect", "--config=configs/quickstart.py",
+        [sys.executable, "-m", "vsml_tf.tools.introspect", "--config=configs/quickstart.py",
          "--pretrained=quickstart_digits", f"--out={out}", "--baselines=sgd_linear@0.1",
          "--classes=2", "--max_occurrence=4", "--config.evaluation.num_episodes=4",
          "--config.evaluation.chunk=4", "--config.evaluation.episode_length=40"],
@@ -134,12 +136,12 @@ def test_introspect_command_on_the_shipped_learner(tmp_path):
                    and r["classes"] == "2"]
     assert sum(int(r["first"]) for r in episode) == 2
     # The per-step probabilities are the meta-test's: exp(-cross-entropy) of episode 0.
-    learner_config, theta = pretrained.load("quickstart_digits")
-    config = evaluate.with_episodes_of(learner_config, digits_config(
+    learner_config, theta = loading.load("quickstart_digits")
+    config = with_episodes_of(learner_config, digits_config(
         episode_length=40, num_episodes=4, chunk=4, filter_classes="0,1"))
     config.seed = 0
-    runner, theta = pretrained.build(config, theta)
-    sampler = experiment.sampler(config, runner.learner, "digits", "test", 40)
+    runner, theta = builder.runner_with(config, theta)
+    sampler = builder.sampler(config, runner.learner, "digits", "test", 40)
     loss, _ = meta_test(runner, tf.constant(theta), sampler, 4, seed=0, chunk=4)
     np.testing.assert_allclose([float(r["p_true"]) for r in episode], np.exp(-loss[0]),
                                rtol=1e-4)

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from vsml_tf import experiment, workers
-from vsml_tf.config import validate
+from vsml_tf.runs import builder, per_worker
+from vsml_tf.runs.config import validate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -37,21 +37,21 @@ def digits_config():
 def test_each_worker_gets_its_projection_size_and_classes():
     config = CONFIG.get_config("laptop")
     validate(config)
-    assert workers.period(config) == 8
-    data = [workers.for_worker(config, w).data for w in range(8)]
+    assert per_worker.period(config) == 8
+    data = [per_worker.for_worker(config, w).data for w in range(8)]
     assert [d.rand_proj for d in data] == [False, True] * 4
     assert [d.resize for d in data] == CONFIG.LAPTOP_RESIZE
     sizes = [len(d.filter_classes.split(",")) if d.filter_classes else 10 for d in data]
     assert sizes == [10, 10, 3, 4, 10, 6, 7, 10]
-    assert experiment.num_shards(config, 1) == 8
+    assert builder.num_shards(config, 1) == 8
 
 
 def with_overrides(config, overrides):
     with config.ignore_type():
         for key, value in overrides.items():
             section, name = key.split(".")
-            if workers.is_worker_split(value):
-                value = workers.parse(value)
+            if per_worker.is_worker_split(value):
+                value = per_worker.parse(value)
             config[section][name] = value
     validate(config)
     return config
@@ -60,8 +60,8 @@ def with_overrides(config, overrides):
 @pytest.mark.parametrize("name", list(SWEEP.VARIANTS))
 def test_sweep_variants_build_the_episodes_they_name(name):
     config = with_overrides(digits_config(), SWEEP.VARIANTS[name])
-    learner, _ = experiment.build_learner(config)
-    sampler = experiment.sampler(config, learner, "digits", "test", 12)
+    learner, _ = builder.build_learner(config)
+    sampler = builder.sampler(config, learner, "digits", "test", 12)
     shape = {"resize_48x48": 48 * 48, "resize_21x21": 21 * 21}.get(name, 64)
     assert sampler.example_shape == (shape,)
     assert sampler.num_classes == (5 if name == "classes_58142" else 10)
@@ -78,14 +78,14 @@ def test_sweep_commands_meta_test_a_run_into_one_table(tmp_path):
             "--config.evaluation.every=0", "--config.evaluation.episode_length=12",
             "--config.evaluation.num_episodes=2", "--config.evaluation.chunk=2",
             "--config.logging.wandb.enabled=False", "--config.logging.progress_bar=False"]
-    train = subprocess.run([sys.executable, "-m", "vsml_tf.train",
+    train = subprocess.run([sys.executable, "-m", "vsml_tf.apps.train",
                             "--config=configs/invariances.py:laptop", f"--workdir={run}",
                             "--config.evaluation.datasets=digits", *tiny],
                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert train.returncode == 0, train.stderr[-3000:]
     for command in SWEEP.commands(str(run), dataset="digits"):
         args = command.split()[1:] + [a for a in tiny if "evaluation" in a]
-        result = subprocess.run([sys.executable, "-m", "vsml_tf.evaluate", *args], cwd=ROOT,
+        result = subprocess.run([sys.executable, "-m", "vsml_tf.apps.evaluate", *args], cwd=ROOT,
                                 env=env, capture_output=True, text=True, timeout=900)
         assert result.returncode == 0, (command, result.stderr[-3000:])
     table = SWEEP.table(str(run)).splitlines()

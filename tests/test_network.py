@@ -1,13 +1,13 @@
 """VSML layer and episode math against the naive NumPy reference."""
 
 import numpy as np
+import numpy_reference as ref
 import pytest
 from keras import ops, tree
 
-import numpy_reference as ref
-from vsml_tf.layers import VSMLConv2D, VSMLDense, conv_window_indices
-from vsml_tf.meta_params import ParamLayout
-from vsml_tf.network import VSMLNetwork, parse_layers
+from vsml_tf.learners.layers import VSMLConv2D, VSMLDense, conv_window_indices
+from vsml_tf.learners.meta_params import ParamLayout
+from vsml_tf.learners.network import VSMLNetwork, parse_layers
 
 ATOL = RTOL = 1e-5
 S, M = 16, 8
@@ -198,7 +198,7 @@ def test_layer_spec_errors():
     ("dense4,dense", (6,), False), ("dense", (5,), True), ("conv3s2,dense", (5, 4, 2), False)])
 def test_straightforward_reference_layers_compute_the_same(layers, input_shape, layer_norm):
     """vsml-bench's baseline must compute the same function as the package's layers."""
-    from vsml_tf.reference import reference_layers
+    from vsml_tf.learners.reference import reference_layers
 
     rng = np.random.default_rng(6)
     fast = VSMLNetwork(layers=layers, layer_norm=layer_norm, backward_pass=True)
@@ -261,7 +261,7 @@ def test_lstm_update_matches_float64_lstm(scale):
     """
     import tensorflow as tf
 
-    from vsml_tf import kernels, sub_rnn
+    from vsml_tf.learners import kernels, sub_rnn
 
     def with_tanh(gates, c):
         i, g, f, o = tf.split(gates, 4, axis=-1)
@@ -316,7 +316,7 @@ def test_lstm_cell_gradient_matches_autodiff_of_the_plain_cell():
     """The hand-written LSTM backward pass against autodiff of the textbook cell."""
     import tensorflow as tf
 
-    from vsml_tf import kernels, sub_rnn
+    from vsml_tf.learners import kernels, sub_rnn
 
     rng = np.random.default_rng(9)
     gates = tf.constant(rng.normal(size=(3, 5, 4 * S)).astype(np.float32) * 4)
@@ -340,7 +340,7 @@ def test_meta_gradient_matches_straightforward_layers(layers, input_shape, membe
     separable projections) equals autodiff through the straightforward layers."""
     import tensorflow as tf
 
-    from vsml_tf.reference import reference_layers
+    from vsml_tf.learners.reference import reference_layers
 
     rng = np.random.default_rng(10)
     fast = VSMLNetwork(layers=layers, backward_pass=True)
@@ -370,7 +370,7 @@ def test_meta_gradient_matches_straightforward_layers(layers, input_shape, membe
 def test_fast_message_reduction_equals_the_plain_mean(layer_norm):
     """kernels.message (a ones-vector matmul for per-member parameters) against
     sub_rnn.message with ops.mean, for a dense and a conv-shaped reduction."""
-    from vsml_tf import kernels, sub_rnn
+    from vsml_tf.learners import kernels, sub_rnn
 
     rng = np.random.default_rng(13)
     net = VSMLNetwork(layer_norm=layer_norm)
@@ -419,7 +419,7 @@ def test_authors_compat_conv_matches_the_authors_scatter(size, stride, kernel):
 def test_authors_compat_conv_scatter_omits_windows_past_floor_size_over_stride():
     """D2 on its own: 8x8, stride 2 -- windows centred at 4 or 6 on either axis reach no
     input."""
-    from vsml_tf.layers import conv_backward_scatter
+    from vsml_tf.learners.layers import conv_backward_scatter
 
     scatter = conv_backward_scatter(8, 8, 3, 2, authors_compat=True).reshape(4, 4, 9, 64)
     reached = scatter.sum(axis=(2, 3)) > 0  # per output window (row, column)

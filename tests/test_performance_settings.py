@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from vsml_tf import rng, xla_defaults
+from vsml_tf.core import rng, xla_defaults
 
 
 def test_xla_defaults_respect_user_flags_and_opt_out():

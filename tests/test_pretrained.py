@@ -10,13 +10,14 @@ import sys
 
 import numpy as np
 import pytest
-
 from learner_workdirs import write_workdir
 from official_format import require_shared_mnist
-from vsml_tf import curves, evaluate, experiment, pretrained, workdir
-from vsml_tf.config import base_config
-from vsml_tf.errors import UserError
-from vsml_tf.meta_test import meta_test
+
+from vsml_tf.apps import evaluate
+from vsml_tf.core.errors import UserError
+from vsml_tf.meta.meta_test import meta_test
+from vsml_tf.runs import builder, curves, loading, pretrained, workdir
+from vsml_tf.runs.config import base_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECHECK_EPISODES = 8
@@ -31,9 +32,9 @@ def test_shipped_learner_matches_its_metadata(name):
     episodes within 0.02. Only floating-point order differs (8 episodes per compiled call
     instead of the run's chunk), which flips at most a few of the 8 x 50 or 8 x 100
     predictions of a window: 0.02 is 8 of 400, 16 of 800."""
-    config, theta = pretrained.load(name)
+    config, theta = loading.load(name)
     meta = pretrained.metadata(name)
-    runner, theta = pretrained.build(config, theta)
+    runner, theta = builder.runner_with(config, theta)
     # Offline datasets first: without the MNIST files the test skips after checking them.
     for dataset, table in sorted(meta["meta_test"].items(), key=lambda i: i[0] not in OFFLINE):
         config.data.source, config.data.data_dir = "auto", ""  # not the run's machine
@@ -41,7 +42,7 @@ def test_shipped_learner_matches_its_metadata(name):
             if dataset != "mnist":
                 continue  # only MNIST's official files are on the test machines
             config.data.source, config.data.data_dir = "files", require_shared_mnist()
-        sampler = experiment.sampler(config, runner.learner, dataset, "test", table["steps"])
+        sampler = builder.sampler(config, runner.learner, dataset, "test", table["steps"])
         _, acc = meta_test(runner, theta, sampler, RECHECK_EPISODES, seed=config.seed,
                            chunk=RECHECK_EPISODES)
         for window, stored in table["windows"].items():
@@ -64,7 +65,7 @@ def test_export_load_and_evaluate_pretrained_cli(tmp_path, monkeypatch):
     pretrained.export(run, "tiny", command="write_workdir", wall_time_s=1.0,
                       git_commit="0" * 40)
     assert pretrained.names() == ["tiny"]
-    loaded, theta = pretrained.load("tiny")
+    loaded, theta = loading.load("tiny")
     np.testing.assert_array_equal(theta, trainer.theta.numpy())
     assert loaded.to_dict() == config.to_dict()
     assert "tiny: vsml, 2384 meta-parameters" in pretrained.listing()
@@ -72,7 +73,7 @@ def test_export_load_and_evaluate_pretrained_cli(tmp_path, monkeypatch):
     env = dict(os.environ, PYTHONPATH=ROOT, VSML_PRETRAINED_DIR=str(tmp_path / "shipped"))
     out = str(tmp_path / "out")
     proc = subprocess.run(
-        [sys.executable, "-m", "vsml_tf.evaluate", "--pretrained=tiny", f"--workdir={out}",
+        [sys.executable, "-m", "vsml_tf.apps.evaluate", "--pretrained=tiny", f"--workdir={out}",
          "--config.evaluation.episode_length=12", "--config.evaluation.num_episodes=3",
          "--config.evaluation.chunk=3"], capture_output=True, text=True, env=env, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -81,7 +82,7 @@ def test_export_load_and_evaluate_pretrained_cli(tmp_path, monkeypatch):
                           for d in (run, out))
     np.testing.assert_array_equal(mine["accuracy"], theirs["accuracy"])
 
-    proc = subprocess.run([sys.executable, "-m", "vsml_tf.evaluate", "--pretrained=nope"],
+    proc = subprocess.run([sys.executable, "-m", "vsml_tf.apps.evaluate", "--pretrained=nope"],
                           capture_output=True, text=True, env=env, cwd=ROOT)
     assert proc.returncode == 2 and "No shipped learner 'nope'" in proc.stderr
 
@@ -91,17 +92,16 @@ def test_init_from_a_shipped_learner_starts_from_its_meta_parameters():
     values exactly; a learner of another size is refused with both sizes named."""
     import tensorflow as tf
 
-    from vsml_tf import checkpoints
 
     name = pretrained.names()[0]
     values = pretrained.meta_params(pretrained.directory(name))
     theta = tf.Variable(tf.zeros(values.shape))
-    assert name in checkpoints.init_from(theta, name)
+    assert name in loading.init_from(theta, name)
     np.testing.assert_array_equal(theta.numpy(), values)
     with pytest.raises(UserError, match=f"{values.size} meta-parameters"):
-        checkpoints.init_from(tf.Variable(tf.zeros(values.size + 1)), name)
+        loading.init_from(tf.Variable(tf.zeros(values.size + 1)), name)
     with pytest.raises(UserError, match="neither a workdir with checkpoints nor a shipped"):
-        checkpoints.init_from(theta, "no_such_run_or_learner")
+        loading.init_from(theta, "no_such_run_or_learner")
 
 
 def test_window_table_of_curves_holding_several_learners(tmp_path):
@@ -132,16 +132,15 @@ def test_gradient_from_clone_config_starts_from_the_shipped_clone():
 
     import tensorflow as tf
 
-    from vsml_tf import checkpoints
 
     spec = importlib.util.spec_from_file_location(
         "gradient_config", os.path.join(ROOT, "configs", "gradient.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     config = module.get_config("from_clone")
-    learner, _ = experiment.build_learner(config)
-    theta = tf.Variable(tf.zeros(experiment.runner(config, learner).layout.size))
-    checkpoints.init_from(theta, config.training.init_from)
+    learner, _ = builder.build_learner(config)
+    theta = tf.Variable(tf.zeros(builder.runner(config, learner).layout.size))
+    loading.init_from(theta, config.training.init_from)
     np.testing.assert_array_equal(
         theta.numpy(), pretrained.meta_params(pretrained.directory(config.training.init_from)))
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vsml_tf import experiment
+from vsml_tf.runs import builder
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "data", "theta_after_3_iterations")
@@ -49,7 +49,7 @@ def test_three_iterations_reproduce_the_recorded_bits(name):
         pytest.skip(f"bits were recorded on another machine kind ({differs}); "
                     f"they are exact only on the same CPU and XLA build")
     arg = "es" if name == "quickstart" else None  # the bits recorded before the recipe
-    trainer = experiment.build_trainer(load_config(name, arg))
+    trainer = builder.build_trainer(load_config(name, arg))
     for _ in range(3):
         trainer.step()
     np.testing.assert_array_equal(trainer.theta.numpy(), np.load(DATA + ".npz")[name])

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from vsml_tf.errors import UserError
+from vsml_tf.core.errors import UserError
 from vsml_tf.tools import time_to_quality as ttq
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -59,7 +59,7 @@ def test_stops_at_the_first_confirmed_pass_or_gives_up():
 def test_a_recipe_with_init_from_starts_from_that_learner(monkeypatch):
     """The from_clone recipe meta-trains from the shipped clone: the trainer the tool
     builds holds the clone's meta-parameters when the first iteration starts."""
-    from vsml_tf import pretrained
+    from vsml_tf.runs import pretrained
 
     config = tiny_config()
     config.update_from_flattened_dict(ttq.RECIPES["from_clone"])

@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from vsml_tf import curves
-from vsml_tf.errors import UserError
+from vsml_tf.core.errors import UserError
+from vsml_tf.runs import curves
 from vsml_tf.tools import tune_sgd
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -62,7 +62,7 @@ def test_grid_points_equal_vsml_evaluate_of_the_same_baseline(tmp_path):
     assert {r["window"] for r in rows} == {"0-40", "30-40"}
     for lr in ("0.01", "0.1"):
         alone = tmp_path / f"adam_{lr}"
-        run("vsml_tf.evaluate", "--config=configs/sgd.py", f"--workdir={alone}",
+        run("vsml_tf.apps.evaluate", "--config=configs/sgd.py", f"--workdir={alone}",
             "--config.evaluation.datasets=digits", f"--config.baselines.sgd.learning_rate={lr}",
             *EPISODES)
         (result,) = curves.read_csv(str(alone / "eval" / "curves.csv"))
@@ -78,7 +78,7 @@ def test_grid_points_equal_vsml_evaluate_of_the_same_baseline(tmp_path):
     assert sorted(shown) == ["adam_linear lr=0.01", "vsml"] or \
         sorted(shown) == ["adam_linear lr=0.1", "vsml"]
     shipped = tmp_path / "shipped"
-    run("vsml_tf.evaluate", "--config=configs/quickstart.py", f"--workdir={shipped}",
+    run("vsml_tf.apps.evaluate", "--config=configs/quickstart.py", f"--workdir={shipped}",
         "--pretrained=quickstart_digits", *EPISODES)
     (alone,) = curves.read_csv(str(shipped / "eval" / "curves.csv"))
     np.testing.assert_array_equal(shown["vsml"]["accuracy"], alone["accuracy"])

@@ -7,10 +7,10 @@ import subprocess
 import sys
 
 import pytest
-
-from vsml_tf import workdir as workdir_lib
-from vsml_tf.train import train
 from test_checkpoints import small_config
+
+from vsml_tf.apps.train import train
+from vsml_tf.runs import workdir as workdir_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTING = os.path.join(ROOT, "configs", "testing.py")
@@ -19,7 +19,7 @@ ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": ROOT,
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "vsml_tf.train", f"--config={TESTING}",
+    return subprocess.run([sys.executable, "-m", "vsml_tf.apps.train", f"--config={TESTING}",
                            "--config.logging.wandb.enabled=False",
                            "--config.evaluation.every=0", *args],
                           cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)

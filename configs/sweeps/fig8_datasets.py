@@ -35,7 +35,7 @@ BASE = "configs/paper_es.py"
 def _datasets(names):
     if len(names) == 1:
         return names[0]
-    from vsml_tf.workers import worker_split
+    from vsml_tf.runs.per_worker import worker_split
 
     return worker_split(list(names))
 

@@ -80,7 +80,7 @@ def _best_tuned(path: str) -> dict:
 
 
 def _read(path: str) -> list[dict]:
-    from vsml_tf import curves
+    from vsml_tf.runs import curves
 
     if not os.path.exists(path):
         raise SystemExit(f"{path} is missing: run the sweep's commands first.")
@@ -149,7 +149,7 @@ def main(argv=None) -> None:
     if not args.table:
         print("\n".join(commands(args.run, args.data_dir, args.datasets, args.vsml)))
         return
-    from vsml_tf import curves
+    from vsml_tf.runs import curves
 
     text, figures = grid(args.run)
     for dataset, shown in figures.items():

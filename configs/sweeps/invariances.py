@@ -61,7 +61,7 @@ def commands(run: str, config: str = BASE, data_dir: str = "",
 def table(*runs: str) -> str:
     """Markdown: one row per variant; per run (column label: the run's directory name)
     the accuracy over the first 100 steps and the last quarter of the episodes."""
-    from vsml_tf import curves
+    from vsml_tf.runs import curves
     from vsml_tf.tools.tune_sgd import default_windows
 
     header, rows = ["variant", "episodes"], {name: [] for name in VARIANTS}

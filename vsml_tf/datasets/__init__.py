@@ -14,9 +14,9 @@ import difflib
 import functools
 from typing import Callable
 
+from vsml_tf.core.errors import UserError
 from vsml_tf.datasets import digits, images, preprocess, synthetic
 from vsml_tf.datasets.base import ArrayDataset
-from vsml_tf.errors import UserError
 
 # Built-in loaders take only the split; image sets also take the source options.
 BUILTIN: dict[str, Callable[[str], ArrayDataset]] = {
@@ -58,13 +58,5 @@ def _load(name, split, source, data_dir, tfds_data_dir, tfds_download, stats, cl
     return preprocess.filter_classes(dataset, classes)
 
 
-def from_config(data, name: str, split: str, filter_classes=None) -> ArrayDataset:
-    """`load` with the source options of a (worker-resolved) `config.data`; the classes
-    kept are `filter_classes` ('3,5,7'; '' keeps all), by default data.filter_classes."""
-    classes = data.filter_classes if filter_classes is None else filter_classes
-    return load(name, split, source=data.source, data_dir=data.data_dir,
-                tfds_data_dir=data.tfds_data_dir, tfds_download=data.tfds_download,
-                stats=data.stats, filter_classes=classes or ())
 
-
-__all__ = ["ArrayDataset", "LOADERS", "load", "from_config", "check_name"]
+__all__ = ["ArrayDataset", "LOADERS", "load", "check_name"]

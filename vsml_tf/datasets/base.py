@@ -12,7 +12,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from vsml_tf.errors import UserError
+from vsml_tf.core.errors import UserError
 
 
 @dataclasses.dataclass(eq=False)

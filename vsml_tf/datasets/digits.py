@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from vsml_tf.core.errors import UserError
 from vsml_tf.datasets.base import ArrayDataset
-from vsml_tf.errors import UserError
 
 NUM_TEST = 397
 

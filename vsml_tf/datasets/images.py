@@ -14,9 +14,9 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
+from vsml_tf.core.errors import UserError
 from vsml_tf.datasets import official_files, tfds_source
 from vsml_tf.datasets.base import ArrayDataset
-from vsml_tf.errors import UserError
 
 SOURCES = ("auto", "files", "tfds")
 STATS = ("paper", "true")  # normalization statistics: the paper's, or the dataset's own

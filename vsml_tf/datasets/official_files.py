@@ -31,7 +31,7 @@ import zlib
 import numpy as np
 import tensorflow as tf
 
-from vsml_tf.errors import MissingFileError, UserError
+from vsml_tf.core.errors import MissingFileError, UserError
 
 
 class DatasetFileError(MissingFileError):

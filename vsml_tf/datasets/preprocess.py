@@ -22,8 +22,8 @@ from typing import Sequence
 import numpy as np
 import tensorflow as tf
 
+from vsml_tf.core.errors import UserError
 from vsml_tf.datasets.base import ArrayDataset
-from vsml_tf.errors import UserError
 
 NORMALIZATIONS = ("dataset_standard", "standard", "identity")
 _SALT = {"shuffle_pixels": 1, "rand_proj": 2}

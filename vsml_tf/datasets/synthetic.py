@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from vsml_tf.core.errors import UserError
 from vsml_tf.datasets.base import ArrayDataset
-from vsml_tf.errors import UserError
 
 SHAPE = (28, 28, 1)
 SUM_POOL = {"train": 20_000, "test": 10_000}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vsml_tf.errors import MissingFileError
+from vsml_tf.core.errors import MissingFileError
 
 
 class TFDSError(MissingFileError):

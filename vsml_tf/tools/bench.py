@@ -9,8 +9,8 @@
 Each (workload, implementation) runs in a fresh subprocess, so that compile caches and
 peak memory do not leak between them. Unit: connection-ticks/s -- one sub-RNN update of
 one connection (an episode of T steps on an A->B dense layer with 2 micro ticks is
-A*B*T*2 connection-ticks per member). The speedup column compares `fast` (vsml_tf.layers)
-with `reference` (vsml_tf.reference) measured in the same run.
+A*B*T*2 connection-ticks per member). The speedup column compares `fast` (vsml_tf.learners.layers)
+with `reference` (vsml_tf.learners.reference) measured in the same run.
 
 `--episode_only` times just the population's episodes (`VSMLNetwork.unroll`, what ES and
 meta-test spend their time in) on whatever Keras backend is set, without TensorFlow: the
@@ -139,9 +139,9 @@ def run_episode_child(name: str, impl: str, repeats: int, dtype: str) -> dict:
     """Seconds for one ES iteration's episodes (2 x pairs members, own parameters each)."""
     from keras import ops
 
-    from vsml_tf import reference
-    from vsml_tf.meta_params import ParamLayout
-    from vsml_tf.network import VSMLNetwork
+    from vsml_tf.learners import reference
+    from vsml_tf.learners.meta_params import ParamLayout
+    from vsml_tf.learners.network import VSMLNetwork
 
     workload = WORKLOADS[name]
     if workload.kind != "es":
@@ -199,13 +199,14 @@ def make_trainer(name: str, impl: str, dtype: str, num_shards: int = 1):
     and the workload."""
     import keras
 
-    from vsml_tf import datasets, reference
+    from vsml_tf import datasets
     from vsml_tf.datasets.base import ArrayDataset
-    from vsml_tf.episodes import EpisodeSampler
-    from vsml_tf.estimators import AntitheticES, Backprop
-    from vsml_tf.network import VSMLNetwork
-    from vsml_tf.runner import EpisodeRunner
-    from vsml_tf.trainers import MetaTrainer
+    from vsml_tf.datasets.episodes import EpisodeSampler
+    from vsml_tf.learners import reference
+    from vsml_tf.learners.network import VSMLNetwork
+    from vsml_tf.meta.estimators import AntitheticES, Backprop
+    from vsml_tf.meta.runner import EpisodeRunner
+    from vsml_tf.meta.trainer import MetaTrainer
 
     workload = WORKLOADS[name]
     keras.utils.set_random_seed(0)

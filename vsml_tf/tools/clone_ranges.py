@@ -3,7 +3,7 @@
     python -m vsml_tf.tools.clone_ranges --data_dir=DIR [--hidden=32] \\
         [--settings=60:1,80:0.5] [--episodes=4] [--steps=2000]
 
-Runs the SGD target of vsml_tf/cloning.py (784 -> hidden -> 10, phi(u) = sigmoid(8 u),
+Runs the SGD target of vsml_tf/meta/cloning.py (784 -> hidden -> 10, phi(u) = sigmoid(8 u),
 step alpha per connection, weights kappa * truncated normal / sqrt(fan-in)) on MNIST test
 episodes, in NumPy, for each kappa:alpha of --settings, and prints its accuracy and the
 percentiles (90, 99, 99.9, max) of the hidden layer's error |delta| and of each layer's
@@ -18,7 +18,8 @@ import argparse
 
 import numpy as np
 
-from vsml_tf.cloning import GAIN
+from vsml_tf.datasets.images import IMAGE_SETS
+from vsml_tf.meta.cloning import GAIN
 
 PERCENTILES = (90, 99, 99.9, 100)
 
@@ -94,7 +95,6 @@ def main(argv=None) -> None:
     parser.add_argument("--episodes", type=int, default=4)
     parser.add_argument("--steps", type=int, default=2000)
     args = parser.parse_args(argv)
-    from vsml_tf.datasets.images import IMAGE_SETS
 
     mnist = IMAGE_SETS["mnist"]
     images, labels = mnist.read_files(f"{args.data_dir}/mnist", "test")

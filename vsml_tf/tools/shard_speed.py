@@ -17,8 +17,8 @@ import time
 
 from absl import app, flags
 
-from vsml_tf import experiment
-from vsml_tf.cli import CONFIG as _CONFIG  # the one --config flag of every command
+from vsml_tf.apps.cli import CONFIG as _CONFIG  # the one --config flag of every command
+from vsml_tf.runs import builder
 
 _SHARDS = flags.DEFINE_list("shards", ["1", "8"], "training.num_shards values to compare.")
 _ROUNDS = flags.DEFINE_integer("timed_rounds", 5, "Interleaved timed rounds.")
@@ -31,7 +31,7 @@ def main(argv):
     for shards in map(int, _SHARDS.value):
         config = _CONFIG.value.copy_and_resolve_references()
         config.training.num_shards = shards
-        trainer = experiment.build_trainer(config)
+        trainer = builder.build_trainer(config)
         started = time.perf_counter()
         trainer.step()  # compiles
         print(f"num_shards={shards}: first iteration (compile) "

@@ -15,7 +15,7 @@ import re
 import shlex
 import sys
 
-from vsml_tf.config import ConfigError, check_override
+from vsml_tf.runs.config import ConfigError, check_override
 
 
 def load(path: str) -> list[dict]:

@@ -16,7 +16,9 @@ import time
 
 import tensorflow as tf
 
-from vsml_tf import rng
+from vsml_tf.core import rng
+from vsml_tf.runs import builder
+from vsml_tf.runs.config import base_config
 
 
 def _time(fn, repeats: int) -> float:
@@ -42,9 +44,8 @@ def sampler_throughput(sampler, members: int = 8, repeats: int = 20) -> dict:
 
 def learner_throughput(config, repeats: int = 3) -> dict:
     """Examples/s consumed by one ES (or gradient) meta-training step of `config`."""
-    from vsml_tf import experiment
 
-    trainer = experiment.build_trainer(config)
+    trainer = builder.build_trainer(config)
     seconds = _time(trainer.step, repeats)
     examples = (trainer.estimator.episodes_per_iteration * config.training.episode_length
                 * config.data.batch_size)
@@ -53,7 +54,6 @@ def learner_throughput(config, repeats: int = 3) -> dict:
 
 
 def _config(dataset: str, data_dir: str, steps: int, population: int):
-    from vsml_tf.config import base_config
 
     config = base_config()
     config.data.dataset = dataset
@@ -75,13 +75,12 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--no_learner", action="store_true", help="skip the ES step")
     args = parser.parse_args(argv)
 
-    from vsml_tf import experiment, learners
 
     rows = []
     for dataset in [d.strip() for d in args.datasets.split(",") if d.strip()]:
         config = _config(dataset, args.data_dir, args.steps, args.population)
-        learner = learners.build(config)
-        sampler = experiment.sampler(config, learner, dataset, "train", args.steps)
+        learner = builder.new_learner(config)
+        sampler = builder.sampler(config, learner, dataset, "train", args.steps)
         row = dict(dataset=dataset, shape="x".join(map(str, sampler.preprocessor.output_shape)),
                    pipeline=sampler_throughput(sampler, args.members)["examples_per_second"])
         if not args.no_learner:

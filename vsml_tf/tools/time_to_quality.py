@@ -24,12 +24,12 @@ import time
 
 from absl import app, flags
 
-from vsml_tf import experiment
-from vsml_tf.cli import CONFIG as _CONFIG  # the one --config flag of every command
-from vsml_tf.config import (CLONE_NETWORK, CLONE_THEN_GRADIENT, GRADIENT_FROM_CLONE,
-                            split_list)
-from vsml_tf.errors import UserError
-from vsml_tf.meta_test import meta_test
+from vsml_tf.apps.cli import CONFIG as _CONFIG  # the one --config flag of every command
+from vsml_tf.core.errors import UserError
+from vsml_tf.meta.meta_test import meta_test
+from vsml_tf.runs import builder
+from vsml_tf.runs.config import split_list
+from vsml_tf.runs.presets import CLONE_NETWORK, CLONE_THEN_GRADIENT, GRADIENT_FROM_CLONE
 
 # Built-in recipes: overrides of --config. The README measured them over the ES
 # quickstart, --config=configs/quickstart.py:es (the package's quickstart before
@@ -94,11 +94,11 @@ def windows_pass(acc, early_bar: float, late_bar: float) -> tuple[bool, float, f
 def time_to_quality(config, every: int, quick: int, episodes: int, early_bar: float,
                     late_bar: float, max_iterations: int, log=print) -> dict:
     """Meta-train `config` until its learner passes the bar (see module docstring)."""
-    trainer = experiment.build_trainer(config)
+    trainer = builder.build_trainer(config)
     started = time.perf_counter()  # a clone made here (init_from='clone') is counted
     if config.training.init_from:  # as vsml-train: another learner's or a clone's start
-        log(f"  starting from {experiment.start_from(trainer, config, log=lambda _: None)}")
-    sampler = experiment.sampler(config, trainer.learner,
+        log(f"  starting from {builder.start_from(trainer, config, log=lambda _: None)}")
+    sampler = builder.sampler(config, trainer.learner,
                                  split_list(config.evaluation.datasets)[0], "test",
                                  config.evaluation.episode_length)
     early, late = float("nan"), float("nan")

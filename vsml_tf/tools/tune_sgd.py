@@ -32,8 +32,10 @@ import numpy as np
 import tensorflow as tf
 from absl import flags
 
-from vsml_tf import cli, evaluate, experiment
-from vsml_tf.errors import UserError
+from vsml_tf.apps import cli, evaluate
+from vsml_tf.core.errors import UserError
+from vsml_tf.runs import builder
+from vsml_tf.runs.config import with_episodes_of
 
 OPTIMIZERS = ("sgd", "adam")
 NETWORKS = {"linear": 1, "hidden": 2}  # baselines.sgd.num_layers
@@ -78,7 +80,7 @@ def baseline_config(config, optimizer: str, network: str, learning_rate: float):
     sgd.baselines.sgd.optimizer = optimizer
     sgd.baselines.sgd.num_layers = NETWORKS[network]
     sgd.baselines.sgd.learning_rate = learning_rate
-    return evaluate.with_episodes_of(sgd, config)
+    return with_episodes_of(sgd, config)
 
 
 def window_means(accuracy: np.ndarray, windows) -> dict:
@@ -126,7 +128,7 @@ def tune(config, workdir: str, learning_rates, optimizers, networks, windows=Non
             raise UserError(f"Unknown baseline {optimizer}/{network}: optimizers "
                             f"{OPTIMIZERS}, networks {tuple(NETWORKS)}.")
     entries = evaluate.compare_entries(config)
-    loaded = [(label, c, *experiment.load_meta_params(c, source, label))
+    loaded = [(label, c, *builder.load_meta_params(c, source, label))
               for label, c, source in entries]  # every error before any work
     grid, curves, compared = {}, {}, {}
     for label, learner_config, runner, theta in loaded:
@@ -135,7 +137,7 @@ def tune(config, workdir: str, learning_rates, optimizers, networks, windows=Non
             curves[(r["dataset"], label)] = r
     for (optimizer, network), lr in itertools.product(variants, learning_rates):
         sgd = baseline_config(config, optimizer, network, lr)
-        runner, theta = experiment.load_meta_params(sgd, None)
+        runner, theta = builder.load_meta_params(sgd, None)
         label = f"{optimizer}_{network}"
         print(f"{label} lr={lr:g}", flush=True)
         for r in evaluate.meta_test_datasets(sgd, runner, theta, label):
@@ -163,7 +165,7 @@ def _write(workdir, grid, best, compared, curves, windows):
         if w == last:
             shown.append(dict(curves[(dataset, learner, lr)],
                               learner=f"{learner} lr={lr:g}"))
-    evaluate.write_outputs(shown, workdir)
+    curves.write_outputs(shown, os.path.join(workdir, "eval"))
     text = table(best, compared, windows)
     with open(os.path.join(workdir, "best.txt"), "w") as f:
         f.write(text + "\n")

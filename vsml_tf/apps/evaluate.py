@@ -1,0 +1,135 @@
+"""Meta-test: run learners with fixed meta-parameters on held-out episodes.
+
+    vsml-evaluate --config=configs/NAME.py --workdir=DIR [--config.evaluation.datasets=a,b]
+
+restores the latest checkpoint in DIR (a learner without meta-parameters, such as online
+SGD, needs none) and writes DIR/eval/curves.csv, DIR/eval/curves.png and
+DIR/eval/summary.txt (also printed). No gradient is taken: the learner learns inside its
+activations (online SGD excepted: its learning *is* gradient descent).
+
+Several learners on the same episodes, into one curves.csv and one plot:
+
+    vsml-evaluate --config=configs/quickstart.py --workdir=vsml_runs/compare \\
+        --config.evaluation.compare=vsml=vsml_runs/quickstart,metarnn=vsml_runs/metarnn,sgd
+
+`evaluation.compare` is a comma-separated list of
+  LABEL=WORKDIR   a run of vsml-train: learner and settings from WORKDIR/config.json,
+                  meta-parameters from the latest checkpoint in WORKDIR/checkpoints;
+  LABEL=SHIPPED   a learner shipped with the package (python -m vsml_tf.apps.pretrained);
+  NAME, LABEL=NAME  a registered learner without meta-parameters (e.g. sgd), set up by
+                  the --config's own sections (e.g. baselines.sgd).
+Then exactly these learners are meta-tested (the run in --workdir only if listed) and
+--workdir receives the outputs, with LABEL in the `learner` column. Every learner sees the
+same episodes: datasets, episode length and count, batch size and seed all come from
+--config (each learner keeps its own data settings otherwise, e.g. padding).
+"""
+
+from __future__ import annotations
+
+import os
+
+import ml_collections
+from absl import logging
+
+from vsml_tf.apps import cli
+from vsml_tf.core.errors import UserError
+from vsml_tf.learners import registry
+from vsml_tf.meta.meta_test import meta_test
+from vsml_tf.runs import builder, curves, loading, pretrained
+from vsml_tf.runs import workdir as workdir_lib
+from vsml_tf.runs.config import split_list, with_episodes_of
+
+
+def meta_test_datasets(config, runner, theta, label: str | None = None) -> list[dict]:
+    """Curves of `theta` on the test split of every evaluation dataset, on the episodes
+    of config.seed."""
+    results = []
+    ev = config.evaluation
+    for dataset in split_list(ev.datasets):
+        sampler = builder.sampler(config, runner.learner, dataset, "test",
+                                     ev.episode_length)
+        loss, acc = meta_test(builder.runner_for_episodes(config, runner, sampler),
+                              theta, sampler, ev.num_episodes, seed=config.seed,
+                              chunk=ev.chunk)
+        results.append(dict(learner=label or config.learner, dataset=dataset, loss=loss,
+                            accuracy=acc))
+    return results
+
+
+def compare_entries(config) -> list[tuple[str, ml_collections.ConfigDict, str | None]]:
+    """(label, learner config, workdir or None) for each entry of evaluation.compare."""
+    entries, labels = [], set()
+    for item in split_list(config.evaluation.compare):
+        label, _, source = (s.strip() for s in item.partition("="))
+        source = source or label
+        if not label or label in labels:
+            raise UserError(f"evaluation.compare entry {item!r}: labels must be unique and "
+                            f"non-empty (LABEL=WORKDIR or NAME).")
+        labels.add(label)
+        if os.path.isdir(source):
+            learner_config, workdir = workdir_lib.read_config(source), source
+        elif source in pretrained.names():
+            learner_config = workdir_lib.read_config(pretrained.directory(source))
+            workdir = pretrained.directory(source)
+        elif source in registry.LEARNERS:
+            learner_config, workdir = ml_collections.ConfigDict(config.to_dict()), None
+            learner_config.learner = source
+        else:
+            raise UserError(f"evaluation.compare entry {item!r}: {source!r} is neither a "
+                            f"directory, nor a shipped learner {pretrained.names()}, nor a "
+                            f"registered learner {sorted(registry.LEARNERS)}.")
+        entries.append((label, with_episodes_of(learner_config, config), workdir))
+    return entries
+
+
+def evaluate(config, workdir: str, trained=None, out: str | None = None) -> list[dict]:
+    """Meta-test the latest checkpoint in `workdir` (or `trained` = (runner, theta) of a
+    run just finished), or the learners of `evaluation.compare`; write the outputs to
+    `out` (default workdir/eval)."""
+    entries = compare_entries(config)
+    runs = []
+    if trained is not None:
+        runs.append((config.learner, config, *trained))
+    elif not entries:
+        runs.append((config.learner, config, *builder.load_meta_params(config, workdir)))
+    runs += [(label, learner_config, *builder.load_meta_params(learner_config, source,
+                                                                  label))
+             for label, learner_config, source in entries]  # every error before any work
+    results = []
+    for label, learner_config, runner, theta in runs:
+        logging.info("Meta-testing %s (%s)", label, learner_config.learner)
+        results += meta_test_datasets(learner_config, runner, theta, label)
+    out = out or os.path.join(workdir, "eval")
+    table = curves.write_outputs(results, out)
+    print(f"\nMeta-test ({config.evaluation.num_episodes} episodes of "
+          f"{config.evaluation.episode_length} steps), outputs in {out}:\n{table}",
+          flush=True)
+    return results
+
+
+def evaluate_shipped(name: str, config, workdir: str | None) -> list[dict]:
+    """`vsml-evaluate --pretrained=NAME`: meta-test the shipped learner on the episodes of
+    `config` (evaluation section, seed, in-episode batch size; the learner keeps its own
+    model and data settings), writing to `workdir` (default vsml_runs/pretrained_NAME)."""
+    learner_config, theta = loading.load(name)
+    learner_config = with_episodes_of(learner_config, config)
+    workdir = workdir or os.path.join("vsml_runs", f"pretrained_{name}")
+    return evaluate(learner_config, workdir, builder.runner_with(learner_config, theta))
+
+
+def main(argv):
+    del argv
+    config, workdir = cli.config_and_workdir()
+    with cli.user_errors():
+        if cli.PRETRAINED.value:
+            evaluate_shipped(cli.PRETRAINED.value, config, cli.WORKDIR.value)
+        else:
+            evaluate(config, workdir, out=cli.EVAL_DIR.value)
+
+
+def run():
+    cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,37 @@
+"""List the shipped learners with their figures, or add a finished run to them.
+
+    python -m vsml_tf.apps.pretrained                     # list (command, wall time, seed, table)
+    python -m vsml_tf.apps.pretrained export --workdir=DIR --name=NAME --command=... \
+        --wall_time_s=S
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from vsml_tf.runs import pretrained
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m vsml_tf.apps.pretrained",
+                                     description="List (default) or export shipped learners.")
+    sub = parser.add_subparsers(dest="action")
+    exp = sub.add_parser("export", help="add a finished vsml-train run to the package")
+    exp.add_argument("--workdir", required=True)
+    exp.add_argument("--name", required=True)
+    exp.add_argument("--command", required=True, help="the command that trained it")
+    exp.add_argument("--wall_time_s", type=float, required=True)
+    exp.add_argument("--git_commit", default="")
+    exp.add_argument("--curves_csv", default="", help="default: WORKDIR/eval/curves.csv")
+    exp.add_argument("--learner", default="", help="its label in the curves, where they "
+                     "hold several learners (a clone next to its SGD)")
+    args = parser.parse_args(argv)
+    if args.action == "export":
+        print(pretrained.export(args.workdir, args.name, args.command, args.wall_time_s,
+                     args.git_commit, args.curves_csv, args.learner))
+    print(pretrained.listing())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

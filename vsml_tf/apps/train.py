@@ -1,0 +1,161 @@
+"""Meta-train a learner, then meta-test it.
+
+    vsml-train --config=configs/NAME.py --workdir=DIR [--config.a.b=VALUE ...]
+
+Re-running the same command resumes from DIR/checkpoints. SIGTERM or SIGINT finishes the
+current iteration, saves a checkpoint and exits 0.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import time
+
+from absl import logging
+
+from vsml_tf.apps import cli, clone, evaluate
+from vsml_tf.core import distribute
+from vsml_tf.core.errors import UserError
+from vsml_tf.meta import cloning
+from vsml_tf.meta.estimators import ESTIMATORS
+from vsml_tf.meta.meta_test import meta_test
+from vsml_tf.runs import builder, checkpoints, curves
+from vsml_tf.runs import workdir as workdir_lib
+from vsml_tf.runs.config import split_list
+from vsml_tf.runs.writers import MetricWriter
+
+# training.algorithm values that fit theta without episodes or a MetaTrainer.
+SUPERVISED = {cloning.ALGORITHM: clone.run}
+
+
+class StopRequest:
+    """Turns SIGTERM / SIGINT into a flag checked between iterations."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        logging.warning("Received signal %d: stopping after this iteration.", signum)
+        self.requested = True
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def _progress(config, initial: int, total: int, chief: bool = True):
+    from tqdm import tqdm
+
+    return tqdm(initial=initial, total=total, disable=not (config.logging.progress_bar and
+                                                          chief),
+                desc="meta-training", unit="it", dynamic_ncols=True, mininterval=1.0)
+
+
+def check_finite(metrics: dict, iteration: int, config, last_checkpoint) -> None:
+    """Stop before a non-finite meta-loss, gradient or theta reaches a checkpoint."""
+    if metrics.pop("finite") and math.isfinite(metrics["meta_loss"]):
+        return
+    name = ESTIMATORS.lookup(config.training.algorithm).CONFIG_SECTION
+    hint = ", ".join(f"{name}.{k}={config[name][k]}"
+                     for k in ("learning_rate", "sigma", "clip_norm") if k in config[name])
+    kept = f"the last good checkpoint, {last_checkpoint}, is kept" if last_checkpoint else \
+        "nothing was saved"
+    raise UserError(
+        f"Iteration {iteration}: meta-loss {metrics['meta_loss']}, gradient norm "
+        f"{metrics['grad_norm']}: not finite, so theta is no longer usable; {kept}. Likely "
+        f"cause: a step size too large or a zero perturbation ({hint}); lower it and re-run.")
+
+
+def train(config, workdir: str, replicas=None, allow_config_change: bool = False):
+    """Meta-train until config.training.num_iterations; returns (trainer, stopped_early).
+
+    Every process restores the latest checkpoint; only the chief logs and writes."""
+    workdir_lib.check(config, workdir, allow_config_change)  # before any work
+    replicas = replicas or distribute.make_replicas(config.distribution)
+    chief = replicas.is_chief
+    if chief:
+        workdir_lib.claim(config, workdir)  # locks it and records the config
+    trainer = builder.build_trainer(config, replicas)
+    if not trainer.layout.size:
+        print(f"Learner {config.learner!r} has no meta-parameters: nothing to meta-train; "
+              f"meta-testing it directly (as vsml-evaluate does).", flush=True)
+        return trainer, False
+    manager = checkpoints.manager(trainer.checkpoint_items(), workdir,
+                                  config.checkpoint.max_to_keep)
+    if manager.restore_or_initialize():
+        logging.info("Resumed from %s at iteration %d", manager.latest_checkpoint,
+                     int(trainer.iteration.numpy()))
+    elif config.training.init_from:
+        logging.info("Starting from %s", builder.start_from(trainer, config))
+    replicas.broadcast_from_chief([trainer.theta])
+    writer = MetricWriter(config, workdir, enabled=chief)
+    ev = config.evaluation
+    eval_sampler = None
+    if ev.every and chief:
+        eval_sampler = builder.sampler(config, trainer.learner, split_list(ev.datasets)[0],
+                                          "test", ev.episode_length)
+
+    def save(iteration):
+        if chief:
+            manager.save(checkpoint_number=iteration)
+
+    total = config.training.num_iterations
+    iteration = int(trainer.iteration.numpy())
+    stopped = False
+    with StopRequest() as stop, _progress(config, iteration, total, chief) as bar:
+        started, done_here = time.time(), 0
+        while iteration < total and not stopped:
+            metrics = trainer.step(stop.requested)
+            stopped = metrics.pop("stop") > 0  # any process asked: all leave together
+            check_finite(metrics, iteration, config, manager.latest_checkpoint)
+            index, iteration = iteration, iteration + 1  # index of the iteration just run
+            done_here += 1
+            bar.set_postfix(meta_loss=f"{metrics['meta_loss']:.4f}", refresh=False)
+            bar.update(1)
+            if index % config.logging.summary_every == 0:
+                metrics["iterations_per_second"] = done_here / (time.time() - started)
+                writer.write(index, metrics)
+            if eval_sampler is not None and index % ev.every == 0:
+                _, acc = meta_test(trainer.runner, trainer.theta, eval_sampler,
+                                   ev.num_episodes_during_training, seed=config.seed,
+                                   chunk=ev.chunk)
+                writer.write(index, {f"eval/accuracy_{a}_{b}": float(acc[:, a:b].mean())
+                                     for a, b in curves.windows(acc.shape[1])})
+            if iteration % config.checkpoint.every == 0:
+                save(iteration)
+        if manager.latest_checkpoint is None or not manager.latest_checkpoint.endswith(
+                f"-{iteration}"):
+            save(iteration)
+    writer.close()
+    if stopped:
+        logging.warning("Stopped at iteration %d; checkpoint saved. Re-run the same "
+                        "command to resume.", iteration)
+    return trainer, stopped
+
+
+def main(argv):
+    del argv
+    config, workdir = cli.config_and_workdir()
+    with cli.user_errors():
+        if config.training.algorithm in SUPERVISED:  # e.g. cloning: no meta-trainer
+            SUPERVISED[config.training.algorithm](config, workdir)
+            return
+        trainer, stopped = train(config, workdir,
+                                 allow_config_change=cli.ALLOW_CONFIG_CHANGE.value)
+        if not stopped and trainer.replicas.is_chief:
+            evaluate.evaluate(config, workdir, (trainer.runner, trainer.theta))
+
+
+def run():
+    cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,74 @@
+"""Episodes of a learner for a batch of members -> per-step losses: the one place where
+meta-training and meta-test run episodes."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+from keras import ops
+
+from vsml_tf.core import rng
+from vsml_tf.core.errors import UserError
+from vsml_tf.datasets.episodes import EpisodeSampler
+from vsml_tf.learners.meta_params import ParamLayout
+
+
+def step_losses(logits, ys):
+    """Cross-entropy and correctness per step and member: [T, p] each (mean over batch)."""
+    ce = ops.categorical_crossentropy(ys, logits, from_logits=True)
+    correct = ops.cast(ops.argmax(logits, -1) == ops.argmax(ys, -1), "float32")
+    return ops.mean(ce, axis=-1), ops.mean(correct, axis=-1)
+
+
+LOSS_TYPES = ("mean", "last")
+
+
+def meta_loss(step_loss, loss_type: str):
+    """[T, p] -> [p]: mean over all steps, or the last step only (few-shot)."""
+    if loss_type == "mean":
+        return ops.mean(step_loss, axis=0)
+    if loss_type == "last":
+        return step_loss[-1]
+    raise UserError(f"Unknown training.loss_type {loss_type!r}; use 'mean' or 'last'.")
+
+
+def meta_test_seeds(seeds):
+    """Per meta-test episode seeds [p, 2] -> (data seeds, initial-state seeds)."""
+    fold = lambda i: tf.map_fn(lambda s: tf.random.experimental.stateless_fold_in(s, i),
+                               seeds)
+    return fold(0), fold(1)
+
+
+class EpisodeRunner:
+    """Runs a learner's episodes from flat meta-parameters; caches compiled meta-tests."""
+
+    def __init__(self, learner, remat: bool = False, jit_compile: bool = True):
+        self.learner = learner
+        self.layout = ParamLayout(learner)
+        self.remat = remat
+        self.jit_compile = jit_compile
+        self._metrics_fns = {}  # sampler -> compiled `episode_metrics`, traced once each
+
+    def run(self, thetas, xs, ys, state_seeds, remat: bool | None = None):
+        """thetas [p, D] (or [1, D]: shared), episodes [T, p, n, ...] -> per-step (loss,
+        accuracy) [T, p]. `remat` (default: the runner's) matters only when differentiated."""
+        state = self.learner.initial_state(rng.truncated_normal_sampler(state_seeds),
+                                           tuple(xs.shape[3:]), ys.shape[-1], xs.shape[2])
+        logits = self.learner.unroll(self.layout.unflatten(thetas), xs, ys, state,
+                                     remat=self.remat if remat is None else remat)
+        return step_losses(logits, ys)
+
+    def episode_metrics(self, sampler: EpisodeSampler, theta, seeds):
+        """theta [D] on the episodes of `seeds` [p, 2] -> (loss, acc) [T, p].
+
+        Never rematerialized: a meta-test takes no gradient, and tf.recompute_grad would
+        hide the gradient a learner's own step takes (online SGD) from its tape."""
+        data_seeds, state_seeds = meta_test_seeds(seeds)
+        xs, ys = sampler.sample(data_seeds)
+        return self.run(theta[None], xs, ys, state_seeds, remat=False)  # one shared theta
+
+    def compiled_episode_metrics(self, sampler: EpisodeSampler):
+        if sampler not in self._metrics_fns:
+            self._metrics_fns[sampler] = tf.function(
+                lambda theta, seeds: self.episode_metrics(sampler, theta, seeds),
+                autograph=False, jit_compile=self.jit_compile)
+        return self._metrics_fns[sampler]

@@ -1,0 +1,136 @@
+"""Meta-trained learners shipped inside the package: use them with no training and no workdir.
+
+Each learner is a directory `vsml_tf/pretrained_data/NAME/` holding
+- `config.json`: the resolved config of the `vsml-train` run that produced it (the file
+  that run wrote; read with `workdir.read_config`, so it loads like any workdir's);
+- `meta_params.npz`: the flat meta-parameters `meta_params` [D] (float32, a few kB);
+- `metadata.json`: how it was made (command, iterations, wall time, seed, package version,
+  git commit) and its meta-test table, with the per-episode window accuracies so that a
+  test can re-measure any subset of the same episodes.
+
+    python -m vsml_tf.apps.pretrained                        # list them with their figures
+    vsml-evaluate --pretrained=quickstart_digits        # meta-test one (episodes of --config)
+    VSMLClassifier(learner="quickstart_digits")         # learn your own data with it
+
+`python -m vsml_tf.apps.pretrained export --workdir=DIR --name=NAME ...` adds a finished run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import numpy as np
+
+from vsml_tf.core.errors import UserError
+from vsml_tf.runs import checkpoints, curves
+
+# $VSML_PRETRAINED_DIR replaces the package's own directory (tests, private collections).
+DATA_DIR = os.environ.get("VSML_PRETRAINED_DIR") or os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pretrained_data")
+
+
+def names() -> list[str]:
+    """The shipped learners."""
+    if not os.path.isdir(DATA_DIR):
+        return []
+    return sorted(n for n in os.listdir(DATA_DIR)
+                  if os.path.exists(os.path.join(DATA_DIR, n, "metadata.json")))
+
+
+def directory(name: str) -> str:
+    if name not in names():
+        raise UserError(f"No shipped learner {name!r}: choose one of {names()} "
+                        f"(python -m vsml_tf.apps.pretrained lists them).")
+    return os.path.join(DATA_DIR, name)
+
+
+def metadata(name: str) -> dict:
+    with open(os.path.join(directory(name), "metadata.json")) as f:
+        return json.load(f)
+
+
+def is_shipped(path: str) -> bool:
+    """Whether `path` is a shipped learner's directory (not a run's workdir)."""
+    return os.path.exists(os.path.join(path, "meta_params.npz")) and os.path.exists(
+        os.path.join(path, "metadata.json"))
+
+
+def meta_params(path: str) -> np.ndarray:
+    """The flat meta-parameters [D] of the shipped learner in directory `path`."""
+    with np.load(os.path.join(path, "meta_params.npz")) as f:
+        return np.asarray(f["meta_params"], np.float32)
+
+
+def window_table(curves_csv: str, learner: str = "") -> dict:
+    """{dataset: {"episodes", "steps", "windows": {"a-b": {"mean", "per_episode"}}}} from a
+    meta-test's curves.csv (windows as in the summary table), of `learner` (its label in
+    the curves; needed only where they hold several learners)."""
+    results = curves.read_csv(curves_csv)
+    labels = sorted({r["learner"] for r in results})
+    if learner:
+        if learner not in labels:
+            raise UserError(f"{curves_csv} has no learner {learner!r}; it has {labels}.")
+        results = [r for r in results if r["learner"] == learner]
+    elif len(labels) > 1:
+        raise UserError(f"{curves_csv} holds the curves of {labels}: name the exported "
+                        f"one (--learner).")
+    table = {}
+    for r in results:
+        acc = r["accuracy"]
+        table[r["dataset"]] = {
+            "episodes": int(acc.shape[0]), "steps": int(acc.shape[1]),
+            "windows": {f"{a}-{b}": {"mean": round(float(acc[:, a:b].mean()), 4),
+                                     "per_episode": [round(float(v), 4)
+                                                     for v in acc[:, a:b].mean(1)]}
+                        for a, b in curves.windows(acc.shape[1])}}
+    return table
+
+
+def export(workdir: str, name: str, command: str, wall_time_s: float,
+           git_commit: str = "", curves_csv: str = "", learner: str = "") -> str:
+    """Copy a finished vsml-train run (latest checkpoint, config.json, and the meta-test
+    of `curves_csv`, default its eval/curves.csv, of its learner labelled `learner` there)
+    into DATA_DIR as learner `name`."""
+    with open(os.path.join(workdir, "config.json")) as f:
+        config = json.load(f)
+    theta, iteration = checkpoints.read_latest(workdir)
+    if not git_commit:
+        git_commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True,
+                                    text=True, cwd=os.path.dirname(__file__)).stdout.strip()
+    try:
+        from importlib.metadata import version
+        package_version = version("vsml-tf")
+    except Exception:  # not installed: the source tree's setup.py is the truth
+        package_version = "unknown"
+    out = os.path.join(DATA_DIR, name)
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(config, f, indent=2, sort_keys=True)
+    np.savez_compressed(os.path.join(out, "meta_params.npz"), meta_params=theta)
+    meta = {"name": name, "learner": config["learner"], "command": command,
+            "iterations": iteration, "wall_time_s": round(float(wall_time_s), 1),
+            "seed": config["seed"], "package_version": package_version,
+            "git_commit": git_commit, "num_meta_params": int(theta.size),
+            "meta_test": window_table(curves_csv or os.path.join(workdir, "eval",
+                                                                 "curves.csv"), learner)}
+    with open(os.path.join(out, "metadata.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+    return out
+
+
+def listing() -> str:
+    lines = []
+    for name in names():
+        m = metadata(name)
+        lines.append(f"{name}: {m['learner']}, {m['num_meta_params']} meta-parameters, "
+                     f"{m['iterations']} iterations, {m['wall_time_s'] / 60:.1f} min, "
+                     f"seed {m['seed']}, vsml-tf {m['package_version']} "
+                     f"({m['git_commit'][:10]})")
+        lines.append(f"  trained by: {m['command']}")
+        for dataset, t in m["meta_test"].items():
+            cells = "  ".join(f"[{w}] {v['mean']:.3f}" for w, v in t["windows"].items())
+            lines.append(f"  meta-test {dataset} ({t['episodes']} episodes of {t['steps']} "
+                         f"steps): accuracy by online steps {cells}")
+    return "\n".join(lines) if lines else "No shipped learners."

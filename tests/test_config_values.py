@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from vsml_tf.runs import builder
 from vsml_tf.runs import config as config_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -121,4 +122,4 @@ def test_strategy_tpu_without_a_tpu_is_a_clear_error():
     if distribute._tpu_available():
         pytest.skip("this machine has a TPU")
     with pytest.raises(ValueError, match="strategy='tpu' but this machine has no TPU"):
-        distribute.make_replicas(with_values(distribution__strategy="tpu").distribution)
+        builder.replicas(with_values(distribution__strategy="tpu"))

@@ -15,7 +15,6 @@ import time
 from absl import logging
 
 from vsml_tf.apps import cli, clone, evaluate
-from vsml_tf.core import distribute
 from vsml_tf.core.errors import UserError
 from vsml_tf.meta import cloning
 from vsml_tf.meta.estimators import ESTIMATORS
@@ -78,7 +77,7 @@ def train(config, workdir: str, replicas=None, allow_config_change: bool = False
 
     Every process restores the latest checkpoint; only the chief logs and writes."""
     workdir_lib.check(config, workdir, allow_config_change)  # before any work
-    replicas = replicas or distribute.make_replicas(config.distribution)
+    replicas = replicas or builder.replicas(config)
     chief = replicas.is_chief
     if chief:
         workdir_lib.claim(config, workdir)  # locks it and records the config

@@ -181,36 +181,37 @@ def _join_cluster(resolver, seconds: float) -> tf.distribute.MultiWorkerMirrored
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
-def make_replicas(distribution) -> Replicas:
-    """Replicas for `config.distribution` (strategy, cpu_devices, tpu)."""
-    name = distribution.strategy
-    configure_cpu_devices(distribution.cpu_devices)
+def make_replicas(strategy: str = "auto", cpu_devices: int = 0, port_base: int = 8888,
+                  startup_timeout_s: float = 300.0, tpu: str = "") -> Replicas:
+    """Replicas for a strategy (the arguments are config.distribution's keys)."""
+    name = strategy
+    configure_cpu_devices(cpu_devices)
     gpus = tf.config.list_physical_devices("GPU")
     if name == "auto":
         name = ("tpu" if _tpu_available() else "mirrored" if len(gpus) > 1 or
-                distribution.cpu_devices > 1 else "one_device" if gpus else "default")
+                cpu_devices > 1 else "one_device" if gpus else "default")
     if name == "default":
         return Replicas()
     if name == "one_device":
         return Replicas(tf.distribute.OneDeviceStrategy("/gpu:0" if gpus else "/cpu:0"))
     if name == "mirrored":
         devices = None
-        if not gpus and distribution.cpu_devices > 1:
+        if not gpus and cpu_devices > 1:
             devices = [d.name for d in tf.config.list_logical_devices("CPU")]
         return Replicas(tf.distribute.MirroredStrategy(devices=devices))
     if name == "multi_worker":
-        resolver = _multi_worker_resolver(distribution.port_base)
-        strategy = _join_cluster(resolver, distribution.startup_timeout_s)
+        resolver = _multi_worker_resolver(port_base)
+        strategy = _join_cluster(resolver, startup_timeout_s)
         logging.info("Multi-worker: %s", json.dumps(resolver.cluster_spec().as_dict()))
         return Replicas(strategy)
     if name == "tpu":
-        if not distribution.tpu and not _tpu_available():
+        if not tpu and not _tpu_available():
             raise UserError("distribution.strategy='tpu' but this machine has no TPU (no "
                             "TPU_NAME, /dev/accel*, /dev/vfio/*): run on a TPU VM, name a "
                             "remote one with --config.distribution.tpu=NAME, or use "
                             "strategy 'auto'.")
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
-            tpu=distribution.tpu or "local")
+            tpu=tpu or "local")
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
         return Replicas(tf.distribute.TPUStrategy(resolver))

@@ -18,7 +18,7 @@ import ml_collections
 import tensorflow as tf
 
 from vsml_tf import datasets
-from vsml_tf.core.distribute import Replicas
+from vsml_tf.core.distribute import Replicas, make_replicas
 from vsml_tf.core.errors import UserError
 from vsml_tf.datasets.episodes import EpisodeSampler, FewShotSampler
 from vsml_tf.datasets.preprocess import Preprocessor, parse_shape
@@ -203,6 +203,11 @@ def runner_for_episodes(config: ml_collections.ConfigDict, run: EpisodeRunner,
     learner = new_learner(config)
     learner.build_for(data_spec(episodes))
     return runner(config, learner)
+
+
+def replicas(config: ml_collections.ConfigDict) -> Replicas:
+    """The replicas of config.distribution (strategy, CPU split, cluster, TPU)."""
+    return make_replicas(**config.distribution.to_dict())
 
 
 def build_trainer(config: ml_collections.ConfigDict, replicas=None) -> MetaTrainer:

@@ -99,11 +99,9 @@ def export(workdir: str, name: str, command: str, wall_time_s: float,
     if not git_commit:
         git_commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True,
                                     text=True, cwd=os.path.dirname(__file__)).stdout.strip()
-    try:
-        from importlib.metadata import version
-        package_version = version("vsml-tf")
-    except Exception:  # not installed: the source tree's setup.py is the truth
-        package_version = "unknown"
+    # vsml_tf.__version__, the one version source, from the parent package (always loaded
+    # here); no `import vsml_tf`: its lazy VSMLClassifier would chain runs -> apps.
+    package_version = __import__("vsml_tf").__version__
     out = os.path.join(DATA_DIR, name)
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "config.json"), "w") as f:

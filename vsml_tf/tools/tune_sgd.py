@@ -34,7 +34,7 @@ from absl import flags
 
 from vsml_tf.apps import cli, evaluate
 from vsml_tf.core.errors import UserError
-from vsml_tf.runs import builder
+from vsml_tf.runs import builder, curves
 from vsml_tf.runs.config import with_episodes_of
 
 OPTIMIZERS = ("sgd", "adam")
@@ -130,11 +130,11 @@ def tune(config, workdir: str, learning_rates, optimizers, networks, windows=Non
     entries = evaluate.compare_entries(config)
     loaded = [(label, c, *builder.load_meta_params(c, source, label))
               for label, c, source in entries]  # every error before any work
-    grid, curves, compared = {}, {}, {}
+    grid, curve_of, compared = {}, {}, {}
     for label, learner_config, runner, theta in loaded:
         for r in evaluate.meta_test_datasets(learner_config, runner, theta, label):
             compared[(r["dataset"], label)] = window_means(r["accuracy"], windows)
-            curves[(r["dataset"], label)] = r
+            curve_of[(r["dataset"], label)] = r
     for (optimizer, network), lr in itertools.product(variants, learning_rates):
         sgd = baseline_config(config, optimizer, network, lr)
         runner, theta = builder.load_meta_params(sgd, None)
@@ -142,13 +142,13 @@ def tune(config, workdir: str, learning_rates, optimizers, networks, windows=Non
         print(f"{label} lr={lr:g}", flush=True)
         for r in evaluate.meta_test_datasets(sgd, runner, theta, label):
             grid[(r["dataset"], label, lr)] = window_means(r["accuracy"], windows)
-            curves[(r["dataset"], label, lr)] = r
+            curve_of[(r["dataset"], label, lr)] = r
     best = best_per_window(grid, windows)
-    _write(workdir, grid, best, compared, curves, windows)
+    _write(workdir, grid, best, compared, curve_of, windows)
     return best, compared, windows
 
 
-def _write(workdir, grid, best, compared, curves, windows):
+def _write(workdir, grid, best, compared, curve_of, windows):
     os.makedirs(workdir, exist_ok=True)
     tmp = os.path.join(workdir, "tuning.csv.tmp")
     with open(tmp, "w", newline="") as f:
@@ -160,10 +160,10 @@ def _write(workdir, grid, best, compared, curves, windows):
                                  f"{means[(a, b)]:.6g}"))
     os.replace(tmp, os.path.join(workdir, "tuning.csv"))
     last = windows[-1]
-    shown = [r for key, r in curves.items() if len(key) == 2]
+    shown = [r for key, r in curve_of.items() if len(key) == 2]
     for (dataset, learner, w), (_, lr) in sorted(best.items()):
         if w == last:
-            shown.append(dict(curves[(dataset, learner, lr)],
+            shown.append(dict(curve_of[(dataset, learner, lr)],
                               learner=f"{learner} lr={lr:g}"))
     curves.write_outputs(shown, os.path.join(workdir, "eval"))
     text = table(best, compared, windows)

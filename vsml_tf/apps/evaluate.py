@@ -42,7 +42,7 @@ from vsml_tf.runs.config import split_list, with_episodes_of
 
 def meta_test_datasets(config, runner, theta, label: str | None = None) -> list[dict]:
     """Curves of `theta` on the test split of every evaluation dataset, on the episodes
-    of config.seed."""
+    of config.seed (num_classes: the episodes' classes, for the plot's chance line)."""
     results = []
     ev = config.evaluation
     for dataset in split_list(ev.datasets):
@@ -52,7 +52,7 @@ def meta_test_datasets(config, runner, theta, label: str | None = None) -> list[
                               theta, sampler, ev.num_episodes, seed=config.seed,
                               chunk=ev.chunk)
         results.append(dict(learner=label or config.learner, dataset=dataset, loss=loss,
-                            accuracy=acc))
+                            accuracy=acc, num_classes=sampler.dataset_classes))
     return results
 
 

@@ -36,7 +36,7 @@ from absl import flags
 from vsml_tf.apps import cli
 from vsml_tf.core.errors import UserError
 from vsml_tf.meta.meta_test import episode_labels, meta_test
-from vsml_tf.runs import builder, loading
+from vsml_tf.runs import builder, curves, loading
 from vsml_tf.runs import workdir as workdir_lib
 from vsml_tf.runs.config import split_list, with_episodes_of
 from vsml_tf.tools import tune_sgd
@@ -196,27 +196,38 @@ def _write_csv(path: str, rows: list[dict]) -> None:
 
 
 def _plot(out: str, rows: list[dict], episode_rows: list[dict], steps: int = 60) -> None:
+    """occurrences_DATASET.png and episode_DATASET_CLASSES.png, in the learning curves'
+    colours, line styles and chance line (`curves.curve_styles`, `curves.chance_line`).
+    Both x axes stay linear: occurrences are 1..10, and the episode plot marks single
+    steps (a class's first appearance) of one episode, unsmoothed."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    styles = curves.curve_styles(r["learner"] for r in rows + episode_rows)
     for dataset in sorted({r["dataset"] for r in rows}):
+        classes = curves.num_classes({"dataset": dataset})
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
         for label in dict.fromkeys(r["learner"] for r in rows):
             mine = [r for r in rows if r["dataset"] == dataset and r["learner"] == label
                     and r["classes"] == "all"]
             ks = [r["occurrence"] for r in mine]
             for ax, key in zip(axes, ("accuracy", "p_true")):
-                ax.plot(ks, [r[key] for r in mine], marker="o", label=label)
+                ax.plot(ks, [r[key] for r in mine], marker="o", markersize=3.5,
+                        linewidth=1.5, label=label, **styles[label])
         for ax, title in zip(axes, ("accuracy", "probability of the true class")):
+            if classes:
+                curves.chance_line(ax, classes)
             ax.set_xlabel("occurrence of the class in the episode")
-            ax.set_title(f"{dataset}: {title}")
+            ax.set_title(f"{dataset}: {title}", fontsize="medium")
             ax.set_ylim(0, 1)
-            ax.grid(alpha=0.3)
-        axes[0].legend(fontsize=8)
+            ax.grid(alpha=0.25)
+        axes[1].legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                       frameon=False, title="mean over the steps of every\nepisode "
+                       "where a class occurs\nfor the k-th time", title_fontsize="small")
         fig.tight_layout()
-        fig.savefig(os.path.join(out, f"occurrences_{dataset}.png"), dpi=80)
+        curves.save_png(fig, os.path.join(out, f"occurrences_{dataset}.png"), dpi=80)
         plt.close(fig)
         for name in dict.fromkeys(r["classes"] for r in episode_rows):
             fig, ax = plt.subplots(figsize=(10, 3.2))
@@ -224,18 +235,24 @@ def _plot(out: str, rows: list[dict], episode_rows: list[dict], steps: int = 60)
             for label in dict.fromkeys(r["learner"] for r in episode_rows):
                 mine = [r for r in episode_rows if r["dataset"] == dataset and
                         r["learner"] == label and r["classes"] == name][:steps]
-                ax.plot([r["step"] for r in mine], [r["p_true"] for r in mine], label=label)
+                ax.plot([r["step"] for r in mine], [r["p_true"] for r in mine], label=label,
+                        linewidth=1.5, **styles[label])
                 firsts = [r["step"] for r in mine if r["first"]]
             for t in firsts:
-                ax.axvline(t, color="k", alpha=0.25, linestyle="--")
-            ax.set_xlabel("step of the first episode (dashed: a class appears for the "
-                          "first time)")
+                ax.axvline(t, color="k", alpha=0.25, linestyle=":", linewidth=1)
+            chance = classes if name == "all" else int(name)
+            if chance:
+                curves.chance_line(ax, chance)
+            ax.set_xlabel("online step of the first episode (dotted: a class appears for "
+                          "the first time)")
             ax.set_ylabel("p(true class)")
-            ax.set_title(f"{dataset}, {name} classes")
+            ax.set_title(f"{dataset}, {name} classes", fontsize="medium")
             ax.set_ylim(0, 1)
-            ax.legend(fontsize=8)
+            ax.grid(alpha=0.25)
+            ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                      frameon=False)
             fig.tight_layout()
-            fig.savefig(os.path.join(out, f"episode_{dataset}_{name}.png"), dpi=80)
+            curves.save_png(fig, os.path.join(out, f"episode_{dataset}_{name}.png"), dpi=80)
             plt.close(fig)
 
 

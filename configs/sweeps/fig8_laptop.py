@@ -23,6 +23,16 @@ Measured (seed 0, 2-core CPU, mnist,digits,random,sum; about 37 min in all; READ
 dataset grid"): the baselines 0.91-0.97 on MNIST with fixed labels, chance with permuted
 labels and on every other dataset; VSML the same with fixed and permuted labels (MNIST
 0.576 / 0.734 over steps 0-99 / 1500-1999, digits 0.672 / 0.800).
+
+Without meta-training (minutes, not the sweep's 37): the learners shipped with the package
+on the same episodes, fixed and permuted labels, next to the tuned baseline the sweep found
+best late on MNIST (Adam, one hidden layer, rate 3e-4):
+
+    python configs/sweeps/fig8_laptop.py RUN --shipped [--data_dir=DIR] | sh
+    python configs/sweeps/fig8_laptop.py RUN --table       # the same table and PNGs
+
+The figures (`curves.plot`: log step axis, trailing mean over the last 10% of steps, band
+mean +- 1 standard error over the episodes, chance line) are docs/fig8_laptop_*.png.
 """
 
 from __future__ import annotations
@@ -41,6 +51,15 @@ RATES = "3e-4,1e-3,3e-3,1e-2,3e-2,0.1,0.3"
 TRAIN = {"data.dataset": "mnist", "data.pad_inputs": "28x28x1", "data.pad_classes": 62,
          "training.num_iterations": ITERATIONS, "evaluation.datasets": "mnist"}
 TUNED = "tuned SGD/Adam"
+# --shipped: learners shipped with the package, and the tuned baseline as `sgd` settings.
+# docs/fig8_laptop_{mnist,digits}.png were made so (seed 0, the episodes of EPISODES):
+#   python configs/sweeps/fig8_laptop.py /tmp/fig --shipped --data_dir=/work/shared/data \
+#       --datasets=mnist,digits | sh     # 2-core CPU shared with other jobs: WALL_TIME
+#   python configs/sweeps/fig8_laptop.py /tmp/fig --table
+SHIPPED = {"vsml": "mnist_rand_proj_laptop", "vsml_long": "mnist_rand_proj_laptop_long"}
+SHIPPED_SGD = {"baselines.sgd.optimizer": "adam", "baselines.sgd.num_layers": 2,
+               "baselines.sgd.learning_rate": 3e-4}
+SHIPPED_SGD_LABEL = "adam_hidden"
 
 
 def compare(run: str, vsml: str) -> str:
@@ -69,6 +88,22 @@ def commands(run: str, data_dir: str = "", datasets: str = DATASETS,
     return out
 
 
+def shipped_commands(run: str, data_dir: str = "", datasets: str = "mnist,digits") -> list[str]:
+    """Two `vsml-evaluate`s of the shipped learners (no meta-training), into the layout
+    of `commands`: RUN/fixed/eval (with the tuned Adam) and RUN/permuted."""
+    data = ([f"--config.data.data_dir={data_dir}", "--config.data.source=files"]
+            if data_dir else [])
+    episodes = [f"--config={EPISODES}", f"--config.evaluation.datasets={datasets}", *data]
+    episodes += [f"--config.{key}={value}" for key, value in SHIPPED_SGD.items()]
+    learners = ",".join(f"{label}={name}" for label, name in SHIPPED.items())
+    return [shlex.join(["vsml-evaluate", *episodes, f"--workdir={os.path.join(run, 'fixed')}",
+                        f"--config.evaluation.compare={learners},{SHIPPED_SGD_LABEL}=sgd"]),
+            shlex.join(["vsml-evaluate", *episodes, f"--workdir={run}",
+                        f"--eval_dir={os.path.join(run, 'permuted')}",
+                        "--config.evaluation.permute_labels=True",
+                        f"--config.evaluation.compare={learners}"])]
+
+
 def _best_tuned(path: str) -> dict:
     """{(dataset, 'a-b'): accuracy}: the best baseline and rate of tune_sgd's grid."""
     best = {}
@@ -92,17 +127,19 @@ def grid(run: str) -> tuple[str, dict]:
     cells accuracy over the first 100 steps / the last quarter of the episodes."""
     from vsml_tf.tools.tune_sgd import default_windows
 
-    learners = ("vsml",) + BASELINES
     results = {}  # (learner, labels, dataset) -> curves
-    paths = {"fixed": os.path.join(run, "fixed", "eval", "curves.csv"),
-             "permuted": os.path.join(run, "permuted", "curves.csv")}
+    paths = {"permuted": os.path.join(run, "permuted", "curves.csv"),
+             "fixed": os.path.join(run, "fixed", "eval", "curves.csv")}
+    permuted = _read(paths["permuted"])
+    learners = tuple(dict.fromkeys(r["learner"] for r in permuted))  # the meta-learned
     for labels, path in paths.items():
-        for r in _read(path):
+        for r in permuted if labels == "permuted" else _read(path):
             if r["learner"] in learners:
                 results[(r["learner"], labels, r["dataset"])] = r
-            elif labels == "fixed":  # tune_sgd's baselines at their best late-window rate
+            else:  # tune_sgd's baselines at their best late-window rate (--shipped: one)
                 results[(r["learner"], "tuned", r["dataset"])] = r
-    tuned = _best_tuned(os.path.join(run, "fixed", "tuning.csv"))
+    tuning = os.path.join(run, "fixed", "tuning.csv")
+    tuned = _best_tuned(tuning) if os.path.exists(tuning) else None
     datasets = list(dict.fromkeys(k[2] for k in results))
     steps = next(iter(results.values()))["accuracy"].shape[1]
     windows = default_windows(steps)
@@ -117,11 +154,18 @@ def grid(run: str) -> tuple[str, dict]:
                 cells.append(" / ".join(f"{r['accuracy'][:, a:b].mean():.3f}"
                                         for a, b in windows) if r else "")
             lines.append(f"| {learner} | {labels} | " + " | ".join(cells) + " |")
-    cells = []
-    for dataset in datasets:
-        best = [tuned.get((dataset, f"{a}-{b}")) for a, b in windows]
-        cells.append("" if None in best else " / ".join(f"{v:.3f}" for v in best))
-    lines.append(f"| {TUNED} (best per window) | either | " + " | ".join(cells) + " |")
+    if tuned is not None:
+        cells = []
+        for dataset in datasets:
+            best = [tuned.get((dataset, f"{a}-{b}")) for a, b in windows]
+            cells.append("" if None in best else " / ".join(f"{v:.3f}" for v in best))
+        lines.append(f"| {TUNED} (best per window) | either | " + " | ".join(cells) + " |")
+    else:  # --shipped: the one baseline's own row
+        for learner in dict.fromkeys(k[0] for k in results if k[1] == "tuned"):
+            cells = [" / ".join(f"{results[(learner, 'tuned', d)]['accuracy'][:, a:b].mean():.3f}"
+                                for a, b in windows) if (learner, "tuned", d) in results
+                     else "" for d in datasets]
+            lines.append(f"| {learner} | either | " + " | ".join(cells) + " |")
     figures = {}
     for dataset in datasets:
         shown = [dict(r, learner=f"{learner} ({labels})")
@@ -145,16 +189,30 @@ def main(argv=None) -> None:
                         help="VSML learner: a shipped name or a vsml-train workdir")
     parser.add_argument("--table", action="store_true",
                         help="print the grid; write RUN/fig8_DATASET.png per dataset")
+    parser.add_argument("--shipped", action="store_true",
+                        help="print the commands that meta-test the shipped learners only "
+                             "(no meta-training; --datasets default mnist,digits)")
     args = parser.parse_args(argv)
+    if args.shipped and not args.table:
+        datasets = args.datasets if args.datasets != DATASETS else "mnist,digits"
+        print("\n".join(shipped_commands(args.run, args.data_dir, datasets)))
+        return
     if not args.table:
         print("\n".join(commands(args.run, args.data_dir, args.datasets, args.vsml)))
         return
-    from vsml_tf.runs import curves
-
     text, figures = grid(args.run)
     for dataset, shown in figures.items():
-        curves.plot(os.path.join(args.run, f"fig8_{dataset}.png"), shown)
+        plot(os.path.join(args.run, f"fig8_{dataset}.png"), dataset, shown)
     print(text)
+
+
+def plot(path: str, dataset: str, shown: list[dict]) -> None:
+    """One dataset's figure in the package's style (`curves.plot`): colour per learner,
+    dashed where labels were permuted."""
+    from vsml_tf.runs import curves
+
+    curves.plot(path, shown, title=f"Meta-trained on MNIST, meta-tested on {dataset}: "
+                                   f"fixed vs permuted labels")
 
 
 if __name__ == "__main__":

@@ -31,20 +31,21 @@ def result(learner, dataset="mnist", episodes=3, steps=50, seed=0, p=0.5):
 
 
 @pytest.mark.parametrize("steps", [1, 7, 25, 301])
-def test_smoothing_is_the_trailing_mean_over_the_last_tenth_and_keeps_step_0(steps):
+def test_smoothing_is_the_trailing_mean_over_the_last_fifth_and_keeps_step_0(steps):
+    assert curves.SMOOTH_FRACTION == 0.2  # the figures' captions say so
     rng = np.random.default_rng(steps)
     values = rng.random((4, steps))
     smoothed = curves.smooth(values)
     assert smoothed.shape == values.shape  # no step dropped
     np.testing.assert_array_equal(smoothed[:, 0], values[:, 0])
-    np.testing.assert_allclose(smoothed[:, :min(steps, 19)], values[:, :19])  # window 1
+    np.testing.assert_allclose(smoothed[:, :min(steps, 9)], values[:, :9])  # window 1
     for e in range(4):
-        np.testing.assert_allclose(smoothed[e], naive_trailing_mean(list(values[e])),
+        np.testing.assert_allclose(smoothed[e], naive_trailing_mean(list(values[e]), 2),
                                    rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(curves.smooth(values, 0.3)[1],
                                naive_trailing_mean(list(values[1]), tenths=3), atol=1e-12)
     np.testing.assert_array_equal(curves.smooth(values, 0), values)
-    assert list(curves.smoothing_windows(2000)[[0, 18, 19, 99, 1999]]) == [1, 1, 2, 10, 200]
+    assert list(curves.smoothing_windows(2000)[[0, 8, 9, 99, 1999]]) == [1, 1, 2, 20, 400]
 
 
 def test_band_is_the_standard_error_over_episodes():

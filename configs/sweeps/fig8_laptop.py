@@ -31,7 +31,7 @@ best late on MNIST (Adam, one hidden layer, rate 3e-4):
     python configs/sweeps/fig8_laptop.py RUN --shipped [--data_dir=DIR] | sh
     python configs/sweeps/fig8_laptop.py RUN --table       # the same table and PNGs
 
-The figures (`curves.plot`: log step axis, trailing mean over the last 10% of steps, band
+The figures (`curves.plot`: log step axis, trailing mean over the last 20% of steps, band
 mean +- 1 standard error over the episodes, chance line) are docs/fig8_laptop_*.png.
 """
 

@@ -30,8 +30,9 @@ PREPROCESSING_SCOPES = ("shape", "none", "all")
 
 def base_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
-    c.seed = 0
-    c.learner = "vsml"
+    c.seed = 0                     # keys every random draw: ES noise, episodes, initial states
+    c.learner = "vsml"             # which learner: vsml (config.model) or a baseline
+                                   # (config.baselines.NAME)
 
     # Each learner declares its settings next to it (`DEFAULTS`, see vsml_tf/core/registry.py):
     # VSML's are `model`, the baselines' `baselines.NAME` (metarnn, fwmemory, hebbian,
@@ -40,6 +41,26 @@ def base_config() -> ml_collections.ConfigDict:
     c.baselines = ml_collections.ConfigDict({
         name: dict(cls.DEFAULTS) for name, cls in registry.LEARNERS.items()
         if name != registry.VSML})
+
+    # What the learners' keys mean where their DEFAULTS have no comment, or one that
+    # needs its context (read by the config reference, vsml_tf/tools/config_reference.py):
+    #   model.num_micro_ticks: sub-RNN updates (ticks) per step of the episode
+    #   model.backward_pass: deliver the error by a reverse sweep within the same step
+    #   model.separate_backward_rnn: with backward_pass, a second sub-RNN for that sweep
+    #   model.layerwise_rnns: one sub-RNN per layer instead of one shared by all layers
+    #   model.layer_norm: LayerNorm inside the sub-RNN (the authors' gradient setting)
+    #   model.init_rand_proportion: fraction of each initial cell state c drawn at random
+    #   baselines.*.use_conv: three 3x3 stride-2 convolutions (meta-learned) in front
+    #   baselines.*.conv_channels: channels of each of those convolutions
+    #   baselines.*.hidden_size: units of the learner's LSTM (sgd: of its tanh hidden layer)
+    #   baselines.metarnn.num_micro_ticks: LSTM ticks per step of the episode
+    #   baselines.fwmemory.memory_size: m of the [m, m*m] fast-weight memory
+    #   baselines.fwp.fast_size: rows of the fast weight matrix [fast_size, classes]
+    #   baselines.fwp.normalize_keys: L2-normalize keys and queries; False: the verbatim
+    #     delta rule, which overflows within ~30 steps on standardized inputs
+    #   baselines.hebbian.rule: the fast-weight rule, 'hebb' (with decay) or 'oja'
+    #   model.authors_compat: conv layers exactly as the authors' released code (D2-D4 in
+    #     docs/model.md)
 
     # Any value may be a vsml_tf.runs.per_worker.worker_split([...]): one option per worker.
     c.data = ml_collections.ConfigDict(dict(
@@ -65,8 +86,8 @@ def base_config() -> ml_collections.ConfigDict:
         permute_labels=False,      # rename the classes by a random permutation per episode
         # Few-shot episodes: ways>0 gives N-way K-shot episodes of ways*shots+1 steps,
         # the last step an unseen query (use training.loss_type='last').
-        ways=0,
-        shots=1,
+        ways=0,                    # classes per few-shot episode; 0: no few-shot episodes
+        shots=1,                   # examples of each class per few-shot episode
     ))
 
     c.training = ml_collections.ConfigDict(dict(
@@ -74,14 +95,14 @@ def base_config() -> ml_collections.ConfigDict:
         init_from="",              # WORKDIR of another run or a shipped learner's name:
                                    # start from its meta-parameters (fresh optimizer,
                                    # iteration 0); 'clone': clone online SGD first
-                                   # (config.clone; needs CLONE_NETWORK's settings)
-        num_iterations=10_001,
-        episode_length=500,
+                                   # (config.clone; needs presets.CLONE_NETWORK)
+        num_iterations=10_001,     # meta-training iterations (0: meta-test only)
+        episode_length=500,        # steps per meta-training episode
         loss_type="mean",          # 'mean' over all steps or 'last' step only
         learning_rate_decay="none",  # 'none', or 'cosine': Adam's rate (es. / gradient.
                                    # learning_rate) decays to 0 over num_iterations (after
                                    # a curriculum's iterations)
-        jit_compile=True,
+        jit_compile=True,          # compile episodes and steps with XLA
         remat=False,               # recompute activations when backpropagating episodes
         num_shards=0,              # the paper's "workers": shard i of the population /
                                    # meta-batch gets worker_split option i; theta depends
@@ -91,27 +112,27 @@ def base_config() -> ml_collections.ConfigDict:
 
     c.es = ml_collections.ConfigDict(dict(
         population_size=1024,      # antithetic pairs (2x members)
-        sigma=0.05,
-        learning_rate=0.025,
+        sigma=0.05,                # noise std: a pair's members are theta +- sigma * eps
+        learning_rate=0.025,       # Adam's learning rate
         fitness_shaping="none",    # an es.FITNESS_SHAPINGS name: 'none', 'centered_rank'
-        weight_decay=0.0,
-        clip_norm=0.0,             # 0 disables
+        weight_decay=0.0,          # adds weight_decay * theta to the gradient estimate
+        clip_norm=0.0,             # clip the estimate's global norm; 0 disables
     ))
 
     # The first iterations meta-train on shorter episodes with a larger step, which gets
-    # ES off the ln(10) plateau sooner and at a lower cost per iteration (README,
-    # "Time to a working learner"); then training.episode_length and the estimator's
-    # learning rate take over.
+    # ES off the ln(10) plateau sooner and at a lower cost per iteration (experiments/
+    # README.md, "Shortening the plateau"); then training.episode_length and the
+    # estimator's learning rate take over.
     c.curriculum = ml_collections.ConfigDict(dict(
         iterations=0,              # 0: no curriculum
-        episode_length=50,
+        episode_length=50,         # steps per episode during the curriculum
         learning_rate=0.0,         # Adam's during the curriculum; 0: the estimator's
     ))
 
     c.gradient = ml_collections.ConfigDict(dict(
-        meta_batch_size=128,
-        learning_rate=1e-3,
-        clip_norm=25.0,
+        meta_batch_size=128,       # episodes per gradient step
+        learning_rate=1e-3,        # Adam's learning rate
+        clip_norm=25.0,            # clip the meta-gradient's global norm; 0 disables
     ))
 
     # training.algorithm='clone': supervised learning-algorithm cloning of online SGD
@@ -132,10 +153,10 @@ def base_config() -> ml_collections.ConfigDict:
 
     c.evaluation = ml_collections.ConfigDict(dict(
         datasets="digits",         # comma-separated datasets to meta-test on
-        episode_length=2000,
+        episode_length=2000,       # steps per meta-test episode
         num_episodes=32,           # final meta-test (vsml-evaluate)
         every=100,                 # during training; 0 disables
-        num_episodes_during_training=8,
+        num_episodes_during_training=8,  # episodes of each meta-test during training
         chunk=16,                  # episodes per compiled call
         permute_labels=False,      # meta-test with classes renamed per episode: learning,
                                    # not a class -> label map remembered from meta-training
@@ -158,21 +179,21 @@ def base_config() -> ml_collections.ConfigDict:
     ))
 
     c.logging = ml_collections.ConfigDict(dict(
-        summary_every=100,
-        progress_bar=True,
-        tensorboard=True,
-        wandb=ml_collections.ConfigDict(dict(
-            enabled=True,
+        summary_every=100,         # iterations between logged summaries
+        progress_bar=True,         # a tqdm bar on the terminal (chief only)
+        tensorboard=True,          # write scalars to WORKDIR/tensorboard
+        wandb=ml_collections.ConfigDict(dict(  # Weights & Biases, in WORKDIR/wandb
+            enabled=True,          # False: no wandb run
             mode="offline",        # WANDB_MODE in the environment wins
-            project="vsml_tf",
-            entity="",
+            project="vsml_tf",     # wandb project
+            entity="",             # wandb entity (user or team); '' = wandb's default
             tags="",               # comma-separated
         )),
     ))
 
     c.checkpoint = ml_collections.ConfigDict(dict(
-        every=500,
-        max_to_keep=3,
+        every=500,                 # iterations between checkpoints (one more at the end)
+        max_to_keep=3,             # newest checkpoints kept; older ones are deleted
     ))
     return c
 

@@ -145,6 +145,10 @@ def test_plot_writes_a_small_png_with_one_panel_per_dataset(tmp_path, monkeypatc
     assert texts == ["a", "b", "chance (1/number of classes)",
                      "band: mean ± 1 standard error over 3 episodes"]
     plt.close(fig)
+    curves.plot(path, [result("a", "digits"), result("a", "mnist", episodes=5)])
+    texts = [t.get_text() for t in figures[-1].legends[0].get_texts()]
+    assert texts == ["a", "chance (1/10)", "band: mean ± 1 standard error over 3-5 episodes"]
+    plt.close(figures[-1])
 
 
 def test_write_outputs_plots_in_the_shared_style(tmp_path, monkeypatch):

@@ -268,12 +268,12 @@ def plot(path: str, results: list[dict], title: str | None = None,
     rows = -(-len(datasets) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols + 2.6, 3.4 * rows + 0.5),
                              squeeze=False, sharey=True)
-    entries = {}
+    entries, chances = {}, {f"chance (1/{num_classes(r)})" for r in results}
     for ax, dataset in zip(axes.flat, datasets):
         mine = [r for r in results if r["dataset"] == dataset]
         handles, labels = plot_curves(ax, mine, styles, fraction, legend=False)
         for h, label in zip(handles, labels):
-            if label.startswith("chance") and len(datasets) > 1:
+            if label.startswith("chance") and len(chances) > 1:
                 label = "chance (1/number of classes)"
             entries.setdefault(label, h)
         steps = max(r["accuracy"].shape[1] for r in mine)

@@ -21,7 +21,7 @@ errors reach +-6 and its weights grow past the shallow ranges, so the cloning dr
 errors over +-4 as well (the shallow kappa 600 / alpha 10 leave the cloned SGD itself at
 chance: the 32 -> 10 layer starts at logit std 11.5). Measured (seed 0, 2-core CPU, one
 other job): cloning 97 s, meta-test 234 s. Steps 1000-1999: clone 0.845, its SGD 0.844;
-the clone predicts SGD's class on 91.6% of all steps (93.8% over 1000-1999). README,
+the clone predicts SGD's class on 91.6% of all steps (93.8% over 1000-1999). docs/experiments/clone-backprop.md,
 "Learning to implement backprop", has the tables and the plots.
 """
 

@@ -11,7 +11,7 @@ Backpropagation through 16 digit episodes of 100 steps per iteration (Adam 1e-3,
 1,000 iterations, then meta-test on held-out digits with 400-step episodes. Expected on a
 2-core CPU: about 1 minute (ES: 1); meta-test accuracy 0.91 over online steps 0-49 and
 0.96 over steps 300-399 (ES: 0.76 / 0.80), by storing the digit -> label map in its slow
-weights: at chance with labels permuted per episode (README, Baselines).
+weights: at chance with labels permuted per episode (docs/baselines.md).
 
 Paper scale: `--config.training.algorithm=es --config.es.population_size=1024
 --config.training.episode_length=500 --config.training.num_iterations=10001` on MNIST,

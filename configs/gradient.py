@@ -11,7 +11,7 @@ steps of 8 digit episodes at Adam 3e-3 in the clone's network. Measured (seed 0,
 steps) 0.622 over steps 0-49 and 0.895 over 300-399 -- above the ES quickstart's
 recorded 0.599 / 0.848; shipped as `gradient_clone_first_digits`. Time to the
 quickstart's bar (0.55 / 0.80), A/B in one run, seeds 0-2: median 188 s against the ES
-quickstart's 245 s (README, Performance, "Time to a working learner").
+quickstart's 245 s (docs/experiments/quickstart.md, "Time to a working learner").
 
 No argument and `:from_clone`: meta-batch of 16 digit episodes of 100 steps, Adam 1e-3.
 All three clip the meta-gradient's global norm at 25 and meta-test as the quickstart
@@ -28,7 +28,7 @@ Measured (seed 0, 64 held-out digit episodes of 400 steps, shared 2-core CPU), a
 over steps 0-49 / 300-399: the clone 0.168 / 0.724; after 500 iterations 0.536 / 0.809;
 after 1,000 0.581 / 0.817 (shipped as `gradient_digits`); 49 min for the 1,000
 iterations while 1-2 other jobs shared the CPU (~3 s per iteration; the quickstart's ES
-took 27 min under similar load). README "Gradient meta-training" has the table.
+took 27 min under similar load). docs/experiments/gradient.md has the table.
 
 No argument: from VSML's random initialization, 500 iterations. Not a working recipe on
 this budget: the meta-gradient there is tiny (grad norm 0.01-0.1) and the meta-loss stays

@@ -9,7 +9,7 @@ through 16 digit episodes of 100 steps per iteration (Adam 1e-3, clip 25), 1,000
 iterations, then meta-test on held-out digits with 400-step episodes. Expected on a
 2-core CPU: about 1 minute (ES: 1); meta-test accuracy 0.97 over online steps 0-49 and
 0.97 over steps 300-399 (ES: 0.97 / 0.97), from W alone -- a digit classifier in the slow
-weights: at chance with labels permuted per episode (README, Baselines).
+weights: at chance with labels permuted per episode (docs/baselines.md).
 
 Paper scale: `--config.training.algorithm=es --config.es.population_size=1024
 --config.training.episode_length=500 --config.training.num_iterations=10001` on MNIST,

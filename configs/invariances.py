@@ -26,7 +26,7 @@ learner (`mnist_rand_proj_laptop`: a digits -> MNIST -> invariances curriculum).
 Measured (seed 0, 17 min on the shared 2-core CPU; 32 MNIST episodes of 2,000 steps):
 accuracy over steps 0-99 / 1500-1999 of 0.566 / 0.743 on plain MNIST, 0.575-0.579 /
 0.742-0.752 resized to 21x21 and 48x48, 0.574 / 0.814 through an unseen projection,
-against 0.570-0.580 / 0.680-0.709 for its starting point (README, "Invariances").
+against 0.570-0.580 / 0.680-0.709 for its starting point (docs/experiments/invariances.md).
 """
 
 from vsml_tf.runs.config import base_config

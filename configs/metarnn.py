@@ -9,7 +9,7 @@ Backpropagation through 16 digit episodes of 100 steps per iteration (Adam 1e-3,
 2-core CPU: about 4 minutes (ES: 5.5); meta-test accuracy 0.99 over online steps 0-49 and
 0.99 over steps 300-399 (ES: 0.80 / 0.79). It gets there by storing the digit -> label map
 in its weights, not by learning within the episode: with labels permuted per episode it is
-at chance (README, Baselines) -- the paper's meta-overfitting.
+at chance (docs/baselines.md) -- the paper's meta-overfitting.
 
 Paper scale: `--config.training.algorithm=es --config.es.population_size=1024
 --config.training.episode_length=500 --config.training.num_iterations=10001` on MNIST,

@@ -15,7 +15,7 @@ steps of backpropagation through 8 digit episodes of 100 steps (Adam 1e-2, cosin
 to 0). Measured (idle 2-core AMD EPYC with AVX-512, `vsml-train --config.seed=N`, whole
 command): 2 min 3-5 s for seeds 0, 1, 2; held-out digits (64 episodes of 400 steps)
 0.622 / 0.860, 0.631 / 0.845, 0.615 / 0.830 over steps 0-49 / 300-399. It passes the ES
-quickstart's bar (0.55 / 0.80) after 100 iterations, 61 s, against ES's 166-230 s (README,
+quickstart's bar (0.55 / 0.80) after 100 iterations, 61 s, against ES's 166-230 s (docs/experiments/quickstart.md,
 "Time to a working learner", A/B in one run).
 
 `:es`: evolution strategies from VSML's random initialization, the paper's estimator and

@@ -14,7 +14,7 @@ baseline (`--config.data.pad_inputs=28x28x1 --config.data.pad_classes=62`).
 
 Expected on a 2-core CPU: under a minute. Held-out digits, 64 episodes: accuracy 0.13
 over online steps 0-49 and 0.67 over steps 300-399 (learning rate 0.03: 0.44 / 0.87);
-README, Baselines, has the sweep.
+docs/baselines.md has the sweep.
 """
 
 from vsml_tf.runs.config import base_config

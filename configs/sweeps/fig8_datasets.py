@@ -19,7 +19,7 @@ all-five run uses 1280 pairs so that five shards split the population evenly.
     python -m vsml_tf.tools.sweep configs/sweeps/fig8_datasets.py       # the points' flags
 
 configs/sweeps/fig8_laptop.py is the laptop-scale grid (VSML and the baselines meta-trained
-on MNIST, meta-tested everywhere with labels fixed and permuted), measured in the README.
+on MNIST, meta-tested everywhere with labels fixed and permuted), measured in docs/experiments/fig8.md.
 """
 
 from __future__ import annotations

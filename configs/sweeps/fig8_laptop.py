@@ -19,7 +19,7 @@ VSML is `--vsml` (default the shipped `mnist_rand_proj_laptop`, made by
 configs/rand_proj.py:laptop: ES on 100-step MNIST episodes; or the workdir of a run). Tuned SGD/Adam start every episode from fresh weights drawn symmetrically over the
 classes, so permuting labels does not change what they can reach: they are tuned once.
 
-Measured (seed 0, 2-core CPU, mnist,digits,random,sum; about 37 min in all; README, "the
+Measured (seed 0, 2-core CPU, mnist,digits,random,sum; about 37 min in all; docs/experiments/fig8.md, "the
 dataset grid"): the baselines 0.91-0.97 on MNIST with fixed labels, chance with permuted
 labels and on every other dataset; VSML the same with fixed and permuted labels (MNIST
 0.576 / 0.734 over steps 0-99 / 1500-1999, digits 0.672 / 0.800).
@@ -46,7 +46,7 @@ BASELINES = ("metarnn", "fwmemory", "hebbian", "fwp")
 ITERATIONS = 500
 DATASETS = "mnist,fashion_mnist,kmnist,emnist,digits,random,sum"
 EPISODES = "configs/rand_proj.py:laptop"
-# Covers every rate tune_sgd found best on digits and MNIST (README, Baselines).
+# Covers every rate tune_sgd found best on digits and MNIST (docs/baselines.md).
 RATES = "3e-4,1e-3,3e-3,1e-2,3e-2,0.1,0.3"
 TRAIN = {"data.dataset": "mnist", "data.pad_inputs": "28x28x1", "data.pad_classes": 62,
          "training.num_iterations": ITERATIONS, "evaluation.datasets": "mnist"}

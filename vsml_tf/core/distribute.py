@@ -221,7 +221,7 @@ def make_replicas(strategy: str = "auto", cpu_devices: int = 0, port_base: int =
         except ImportError as e:
             raise UserError(
                 "distribution.strategy='horovod' needs Horovod built for this TensorFlow: "
-                "launchers/install_horovod.sh builds it (see README, 'Horovod'), or use "
+                "launchers/install_horovod.sh builds it (see docs/distributed.md), or use "
                 f"'multi_worker'. ({e})") from e
         hvd.init()
         if gpus:

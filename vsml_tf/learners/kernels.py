@@ -10,7 +10,7 @@ it); they differ in how, for speed or for reproducible bits:
 - `message`: with per-member parameters (ES) the message mean is a batched matmul with a
   ones vector, so a population split over replicas sums every member as one device does.
 
-Measurements of each are in the README's performance section.
+Measurements of each are in docs/performance.md.
 """
 
 from __future__ import annotations

@@ -128,7 +128,7 @@ class VSMLConv2D(keras.layers.Layer):
         self.filters = filters
         self.kernel_size = kernel_size
         self.strides = strides
-        self.authors_compat = authors_compat  # the paper code's backward and init (README)
+        self.authors_compat = authors_compat  # the paper code's backward and init (docs/model.md)
 
     def output_shape_for(self, input_shape: tuple, num_classes: int) -> tuple:
         if len(input_shape) != 3:

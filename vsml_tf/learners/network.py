@@ -104,7 +104,7 @@ class VSMLNetwork(EpisodeLearner):
         layer_norm=False,
         init_rand_proportion=0.5,
         compute_dtype="float32",   # or 'bfloat16' for the episode (meta-parameters stay f32)
-        authors_compat=False,      # conv layers exactly as the paper's code (README)
+        authors_compat=False,      # conv layers exactly as the paper's code (docs/model.md)
     )
 
     def __init__(self, layers="dense", state_size: int = 16,
@@ -115,7 +115,7 @@ class VSMLNetwork(EpisodeLearner):
                  compute_dtype: str = "float32", authors_compat: bool = False, **kwargs):
         super().__init__(**kwargs)
         # authors_compat: conv layers reproduce the paper code's backward messages and
-        # initial-state scale (README, "Differences from the authors' code").
+        # initial-state scale (docs/model.md, model.authors_compat).
         self.vsml_layers = layers_from_spec(layers, authors_compat)
         self.authors_compat = authors_compat
         self.state_size = state_size

@@ -121,7 +121,7 @@ def base_config() -> ml_collections.ConfigDict:
 
     # The first iterations meta-train on shorter episodes with a larger step, which gets
     # ES off the ln(10) plateau sooner and at a lower cost per iteration (experiments/
-    # README.md, "Shortening the plateau"); then training.episode_length and the
+    # docs/meta-training.md); then training.episode_length and the
     # estimator's learning rate take over.
     c.curriculum = ml_collections.ConfigDict(dict(
         iterations=0,              # 0: no curriculum

@@ -40,7 +40,7 @@ CLONE_NETWORK = {"model.backward_pass": True, "model.separate_backward_rnn": Tru
 # Gradient meta-training from a clone of online SGD made first, in the same run
 # (configs/gradient.py:clone_first; time_to_quality's `grad_clone`): from the clone the
 # meta-gradient is informative at once, so a short cloning (1,000 Adam steps instead of
-# 3,000) and 8 episodes per step at Adam 3e-3 suffice (README, "Gradient meta-training").
+# 3,000) and 8 episodes per step at Adam 3e-3 suffice (docs/experiments/gradient.md).
 GRADIENT_FROM_CLONE = {"training.algorithm": "gradient", "training.remat": True,
                        "training.init_from": "clone", "clone.iterations": 1000,
                        "gradient.meta_batch_size": 8, "gradient.learning_rate": 3e-3,
@@ -50,7 +50,7 @@ GRADIENT_FROM_CLONE = {"training.algorithm": "gradient", "training.remat": True,
 # The quickstart (configs/quickstart.py): GRADIENT_FROM_CLONE with half the cloning, a
 # 3x larger meta-gradient step that decays to 0 (the large step leaves the clone fast;
 # the decay keeps the late-episode accuracy it swings at full step), 300 iterations.
-# README, "Time to a working learner", has the probes and the A/B against ES.
+# docs/experiments/quickstart.md, "Time to a working learner", has the probes and the A/B against ES.
 CLONE_THEN_GRADIENT = {**GRADIENT_FROM_CLONE, "clone.iterations": 500,
                        "gradient.learning_rate": 1e-2,
                        "training.learning_rate_decay": "cosine",

@@ -71,7 +71,7 @@ WORKLOADS = {
     "es_deep": Workload("es", "dense32,dense", (28, 28, 1), 8, 50, backward_pass=True,
                         note="784->32->10 + backward pass, 8 pairs, T=50"),
     # es_deep with a 4-unit hidden layer: the same sweeps on a state 8x smaller, which
-    # shows how much of es_deep's time is its state's size (README, Performance).
+    # shows how much of es_deep's time is its state's size (docs/performance.md).
     "es_deep4": Workload("es", "dense4,dense", (28, 28, 1), 8, 50, backward_pass=True,
                          note="784->4->10 + backward pass, 8 pairs, T=50"),
     "es_conv": Workload("es", "conv8s2,dense", (28, 28, 1), 4, 20,

@@ -31,7 +31,7 @@ from vsml_tf.runs import builder
 from vsml_tf.runs.config import split_list
 from vsml_tf.runs.presets import CLONE_NETWORK, CLONE_THEN_GRADIENT, GRADIENT_FROM_CLONE
 
-# Built-in recipes: overrides of --config. The README measured them over the ES
+# Built-in recipes: overrides of --config. docs/experiments/quickstart.md measured them over the ES
 # quickstart, --config=configs/quickstart.py:es (the package's quickstart before
 # clone_gradient became it).
 RECIPES = {

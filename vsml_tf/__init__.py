@@ -1,9 +1,6 @@
 """vsml_tf: Variable Shared Meta Learning (Kirsch & Schmidhuber, 2021) in TensorFlow/Keras."""
 
-# The one version source: pyproject.toml reads it ([tool.setuptools.dynamic]), and so does
-# shipped-learner metadata (vsml_tf.runs.pretrained.export).
-__version__ = "0.2.0"
-
+from vsml_tf._version import __version__
 from vsml_tf.core import xla_defaults as _xla_defaults
 
 _xla_defaults.apply()

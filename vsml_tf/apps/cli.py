@@ -21,9 +21,9 @@ from vsml_tf.runs.config import ConfigError, check_override, validate
 
 
 def _packaged_config(name: str) -> str:
-    here = os.path.dirname(os.path.abspath(__file__))
-    for path in (os.path.join(here, "configs", name),                     # pip install
-                 os.path.join(os.path.dirname(here), "configs", name)):     # source tree
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for path in (os.path.join(package, "configs", name),                  # pip install
+                 os.path.join(os.path.dirname(package), "configs", name)):  # source tree
         if os.path.exists(path):
             return path
     return os.path.join("configs", name)

@@ -23,6 +23,7 @@ import subprocess
 
 import numpy as np
 
+from vsml_tf._version import __version__
 from vsml_tf.core.errors import UserError
 from vsml_tf.runs import checkpoints, curves
 
@@ -99,9 +100,7 @@ def export(workdir: str, name: str, command: str, wall_time_s: float,
     if not git_commit:
         git_commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True,
                                     text=True, cwd=os.path.dirname(__file__)).stdout.strip()
-    # vsml_tf.__version__, the one version source, from the parent package (always loaded
-    # here); no `import vsml_tf`: its lazy VSMLClassifier would chain runs -> apps.
-    package_version = __import__("vsml_tf").__version__
+    package_version = __version__
     out = os.path.join(DATA_DIR, name)
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "config.json"), "w") as f:

@@ -23,7 +23,7 @@ TESTING = os.path.join(ROOT, "configs", "testing.py")
 
 def cli(module, *args, **kwargs):
     env = {**os.environ, "WANDB_MODE": "offline", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-m", f"vsml_tf.{module}", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", f"vsml_tf.apps.{module}", *args], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=600, **kwargs)
 
 

@@ -263,7 +263,7 @@ def test_init_from_clone_starts_meta_training_from_the_clone_vsml_train_makes(tm
     cloned = tf.Variable(np.zeros(started.theta.shape, np.float32))
     checkpoints.restore_meta_params(cloned, str(tmp_path / "clone"))
     np.testing.assert_array_equal(started.theta.numpy(), cloned.numpy())
-    fresh = train.experiment.build_trainer(config)
+    fresh = train.builder.build_trainer(config)
     assert not np.array_equal(fresh.theta.numpy(), cloned.numpy())  # cloning changed it
 
     config.clone.iterations = 0

@@ -72,14 +72,14 @@ def test_a_recipe_with_init_from_starts_from_that_learner(monkeypatch):
             raise StopIteration
         return step
 
-    real_build = ttq.experiment.build_trainer
+    real_build = ttq.builder.build_trainer
 
     def build(config):
         trainer = real_build(config)
         trainer.step = stop_at_first_step(trainer.step)
         return trainer
 
-    monkeypatch.setattr(ttq.experiment, "build_trainer", build)
+    monkeypatch.setattr(ttq.builder, "build_trainer", build)
     with pytest.raises(StopIteration):
         ttq.time_to_quality(config, every=1, quick=1, episodes=1, early_bar=0.0,
                             late_bar=0.0, max_iterations=1)

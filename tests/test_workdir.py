@@ -74,7 +74,7 @@ def test_allow_config_change_continues_on_purpose(trained, tmp_path):
 def test_second_process_on_a_workdir_is_locked_out(tmp_path):
     workdir = str(tmp_path / "run")
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import os, time; from vsml_tf import workdir; "
+        [sys.executable, "-c", f"import os, time; from vsml_tf.runs import workdir; "
          f"os.makedirs({workdir!r}); workdir._lock({workdir!r}); "
          f"print('locked', flush=True); time.sleep(300)"],
         cwd=ROOT, env=ENV, stdout=subprocess.PIPE, text=True)

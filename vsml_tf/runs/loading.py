@@ -31,8 +31,9 @@ def load(source: str) -> tuple[ml_collections.ConfigDict, np.ndarray]:
     if pretrained.is_shipped(source):
         return workdir.read_config(source), pretrained.meta_params(source)
     if not os.path.isdir(source):
-        raise MissingFileError(f"{source!r} is neither a shipped learner "
-                               f"{pretrained.names()} nor a directory.")
+        raise MissingFileError(f"No shipped learner {source!r} and no directory of that "
+                               f"name: choose one of {pretrained.names()} (python -m "
+                               f"vsml_tf.apps.pretrained lists them) or a vsml-train workdir.")
     config = workdir.read_config(source)
     return config, checkpoints.read_latest(source)[0]
 

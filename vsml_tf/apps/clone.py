@@ -11,6 +11,7 @@ import time
 
 import tensorflow as tf
 
+from vsml_tf.apps.interrupts import Interrupted, StopRequest
 from vsml_tf.core.errors import UserError
 from vsml_tf.meta import cloning
 from vsml_tf.runs import builder, checkpoints, curves, loading
@@ -18,10 +19,12 @@ from vsml_tf.runs import workdir as workdir_lib
 from vsml_tf.runs.config import split_list
 
 
-def run(config, workdir: str) -> dict:
+def run(config, workdir: str) -> dict | None:
     """Clone (unless training.init_from gives a clone to start from and clone.iterations
     is 0), write a checkpoint of the meta-parameters, then meta-test the clone and its
-    SGD on the same episodes into workdir/eval."""
+    SGD on the same episodes into workdir/eval. A first SIGTERM / SIGINT while cloning
+    saves the cloning state and returns None (a rerun resumes it); during the meta-test
+    it returns at once (the clone is saved: vsml-evaluate meta-tests it)."""
     if config.data.batch_size != 1:
         raise UserError("Cloned online SGD takes one example per step: data.batch_size=1.")
     workdir_lib.check(config, workdir, allow_config_change=False)
@@ -37,17 +40,39 @@ def run(config, workdir: str) -> dict:
         loading.init_from(theta, config.training.init_from)
         layout.assign_to_network(theta)
     started = time.time()
-    rows = builder.clone(config, network) if config.clone.iterations else []
+    rows, done, stopped = [], 0, False
+    if config.clone.iterations:
+        with StopRequest("this cloning step") as stop:
+            rows, done, stopped = builder.clone(config, network, workdir=workdir,
+                                                should_stop=lambda: stop.requested)
     clone_seconds = time.time() - started
-    with open(os.path.join(workdir, "clone_loss.csv"), "w") as f:
-        f.write("iteration,message_loss,state_loss,seconds\n")
+    log_path = os.path.join(workdir, "clone_loss.csv")
+    new = not os.path.exists(log_path)
+    with open(log_path, "a") as f:  # a resumed cloning appends its rows
+        if new:
+            f.write("iteration,message_loss,state_loss,seconds\n")
         f.writelines(f"{i},{m:.6g},{s:.6g},{t:.1f}\n" for i, m, s, t in rows)
+    if stopped:
+        print(f"Cloning stopped at iteration {done}, saved in {workdir}: re-run the same "
+              f"command to resume.", flush=True)
+        return None
     theta.assign(layout.from_network())
     cloning.save_params(os.path.join(workdir, "clone_params.npz"), network)
-    items["iteration"].assign(len(rows) and rows[-1][0] + 1)
+    items["iteration"].assign(done)
     checkpoints.manager(items, workdir).save(
         checkpoint_number=int(items["iteration"].numpy()))
 
+    with StopRequest("the meta-test", raise_at_once=True):
+        try:
+            return meta_test(config, workdir, network, theta, clone_seconds)
+        except Interrupted:
+            print(f"Meta-test interrupted; the clone is saved in {workdir}: "
+                  f"vsml-evaluate --workdir={workdir} meta-tests it.", flush=True)
+            return None
+
+
+def meta_test(config, workdir: str, network, theta, clone_seconds: float) -> dict:
+    """The clone and the online SGD it cloned on the same episodes, into WORKDIR/eval."""
     ev = config.evaluation
     target = cloning.SGDCloneTarget(network, builder.clone_spec(config))
     results, summary = [], {"clone_seconds": clone_seconds}

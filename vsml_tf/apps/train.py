@@ -9,12 +9,12 @@ current iteration, saves a checkpoint and exits 0.
 from __future__ import annotations
 
 import math
-import signal
 import time
 
 from absl import logging
 
 from vsml_tf.apps import cli, clone, evaluate
+from vsml_tf.apps.interrupts import Interrupted, StopRequest
 from vsml_tf.core.errors import UserError
 from vsml_tf.meta import cloning
 from vsml_tf.meta.estimators import ESTIMATORS
@@ -26,27 +26,6 @@ from vsml_tf.runs.writers import MetricWriter
 
 # training.algorithm values that fit theta without episodes or a MetaTrainer.
 SUPERVISED = {cloning.ALGORITHM: clone.run}
-
-
-class StopRequest:
-    """Turns SIGTERM / SIGINT into a flag checked between iterations."""
-
-    def __init__(self):
-        self.requested = False
-        self._previous = {}
-
-    def __enter__(self):
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum, frame):
-        logging.warning("Received signal %d: stopping after this iteration.", signum)
-        self.requested = True
-
-    def __exit__(self, *exc):
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
 
 
 def _progress(config, initial: int, total: int, chief: bool = True):
@@ -92,7 +71,14 @@ def train(config, workdir: str, replicas=None, allow_config_change: bool = False
         logging.info("Resumed from %s at iteration %d", manager.latest_checkpoint,
                      int(trainer.iteration.numpy()))
     elif config.training.init_from:
-        logging.info("Starting from %s", builder.start_from(trainer, config))
+        with StopRequest("this cloning step") as stop:
+            start = builder.start_from(trainer, config, workdir=workdir if chief else None,
+                                       should_stop=lambda: stop.requested)
+        if start is None:
+            logging.warning("Stopped while cloning; saved. Re-run the same command to "
+                            "resume.")
+            return trainer, True
+        logging.info("Starting from %s", start)
     replicas.broadcast_from_chief([trainer.theta])
     writer = MetricWriter(config, workdir, enabled=chief)
     ev = config.evaluation
@@ -148,8 +134,14 @@ def main(argv):
             return
         trainer, stopped = train(config, workdir,
                                  allow_config_change=cli.ALLOW_CONFIG_CHANGE.value)
-        if not stopped and trainer.replicas.is_chief:
-            evaluate.evaluate(config, workdir, (trainer.runner, trainer.theta))
+        if stopped or not trainer.replicas.is_chief:
+            return
+        with StopRequest("the meta-test", raise_at_once=True):
+            try:
+                evaluate.evaluate(config, workdir, (trainer.runner, trainer.theta))
+            except Interrupted:
+                print(f"Meta-test interrupted; meta-training is saved in {workdir}: "
+                      f"vsml-evaluate --workdir={workdir} meta-tests it.", flush=True)
 
 
 def run():

@@ -340,6 +340,12 @@ class Cloner:
         self.iteration.assign_add(1)
         return loss_msg, loss_state
 
+    def checkpoint_items(self) -> dict:
+        """Everything a resumed cloning needs to continue bit for bit."""
+        return {"sub_rnn_params": list(self.variables), "optimizer": self.optimizer,
+                "readout_optimizer": self.readout_optimizer, "pool_h": self.pool_h,
+                "pool_c": self.pool_c, "iteration": self.iteration}
+
     def step(self):
         loss_msg, loss_state = self._step()
         return float(loss_msg), float(loss_state)
@@ -411,12 +417,16 @@ def load_params(path: str, network: VSMLNetwork) -> None:
                 getattr(r, n).assign(data[f"{r.name}/{n}"])
 
 
-def train(cloner: Cloner, iterations: int, max_minutes: float = 0.0,
-          log=print) -> list[tuple[int, float, float, float]]:
-    """Run `iterations` cloning steps (fewer once `max_minutes` have passed); returns the
-    loss log rows (iteration, message loss, state loss, seconds), one per 50 steps."""
+def train(cloner: Cloner, iterations: int, max_minutes: float = 0.0, log=print,
+          should_stop=lambda: False) -> list[tuple[int, float, float, float]]:
+    """Continue cloning from `cloner.iteration` to `iterations` steps (stopping early once
+    `max_minutes` have passed or `should_stop()`); returns the loss log rows (iteration,
+    message loss, state loss, seconds), one per 50 steps and the last."""
     rows, started = [], time.time()
-    for i in range(iterations):
+    for i in range(int(cloner.iteration.numpy()), iterations):
+        if should_stop():
+            log(f"clone: stopped after {i} iterations")
+            break
         loss_msg, loss_state = cloner.step()
         seconds = time.time() - started
         if i % 50 == 0 or i == iterations - 1:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 from typing import Callable, Sequence
 
 import keras
@@ -28,7 +29,7 @@ from vsml_tf.meta import cloning
 from vsml_tf.meta.estimators import ESTIMATORS, Estimator
 from vsml_tf.meta.runner import EpisodeRunner
 from vsml_tf.meta.trainer import Curriculum, MetaTrainer, decayed
-from vsml_tf.runs import loading, per_worker
+from vsml_tf.runs import checkpoints, loading, per_worker
 
 
 def sampler(config: ml_collections.ConfigDict, learner, dataset, split: str, steps: int,
@@ -228,8 +229,10 @@ def build_trainer(config: ml_collections.ConfigDict, replicas=None) -> MetaTrain
 CLONE_NOW = "clone"  # training.init_from value: clone online SGD first (start_from)
 
 
-def start_from(trainer: MetaTrainer, config: ml_collections.ConfigDict, log=print) -> str:
-    """Apply training.init_from to a fresh trainer's theta; returns what it started from.
+def start_from(trainer: MetaTrainer, config: ml_collections.ConfigDict, log=print,
+               workdir: str | None = None, should_stop=lambda: False) -> str | None:
+    """Apply training.init_from to a fresh trainer's theta; returns what it started from,
+    or None when `should_stop()` interrupted the cloning (saved in `workdir` to resume).
 
     A workdir or a shipped learner's name loads those meta-parameters (a curriculum);
     'clone' clones config.clone's online SGD into the learner's sub-RNNs first
@@ -242,9 +245,11 @@ def start_from(trainer: MetaTrainer, config: ml_collections.ConfigDict, log=prin
     if config.clone.iterations < 1:
         raise UserError("training.init_from=clone needs clone.iterations >= 1 (the Adam "
                         "steps of cloning; 3000 by default).")
-    rows = clone(config, trainer.learner, log=log)  # the fresh network's weights
-    trainer.theta.assign(trainer.layout.from_network())
-    return f"a clone of online SGD ({rows[-1][0] + 1} Adam steps, {rows[-1][3]:.0f} s)"
+    done, stopped = clone(config, trainer.learner, log, workdir, should_stop)[1:]
+    if stopped:
+        return None
+    trainer.theta.assign(trainer.layout.from_network())  # the cloned network's weights
+    return f"a clone of online SGD ({done} Adam steps)"
 
 
 def clone_spec(config: ml_collections.ConfigDict) -> cloning.CloneSpec:
@@ -255,9 +260,14 @@ def clone_spec(config: ml_collections.ConfigDict) -> cloning.CloneSpec:
                              msg_size=config.model.msg_size)
 
 
-def clone(config, network, log=print) -> list[tuple[int, float, float, float]]:
-    """Clone config.clone's online SGD into `network`'s sub-RNNs; returns the loss log
-    rows (iteration, message loss, state loss, seconds)."""
+CLONE_CHECKPOINTS = "clone_checkpoints"  # WORKDIR/clone_checkpoints: cloning resumes here
+
+
+def clone(config, network, log=print, workdir: str | None = None, should_stop=lambda: False):
+    """Clone config.clone's online SGD into `network`'s sub-RNNs; returns (loss log rows
+    (iteration, message loss, state loss, seconds), steps done, stopped early by
+    `should_stop`). With a `workdir` the cloning resumes from, and ends by saving,
+    WORKDIR/clone_checkpoints, so an interrupted cloning continues bit for bit."""
     c = config.clone
     layers = network.shapes((784,), 10)  # fan-ins of an MNIST network of these layers
     cloner = cloning.Cloner(network, clone_spec(config), pool_size=c.pool_size,
@@ -266,7 +276,18 @@ def clone(config, network, log=print) -> list[tuple[int, float, float, float]]:
                                 c.learning_rate, c.iterations, alpha=0.01),
                             state_weight=c.state_weight, delta_range=c.delta_range,
                             fan_ins=tuple(s[0][0] for s in layers), seed=config.seed)
-    return cloning.train(cloner, c.iterations, max_minutes=c.max_minutes, log=log)
+    manager = None
+    if workdir is not None:
+        manager = checkpoints.Manager(tf.train.Checkpoint(**cloner.checkpoint_items()),
+                                      os.path.join(workdir, CLONE_CHECKPOINTS), max_to_keep=1)
+        if manager.restore_or_initialize():
+            log(f"clone: resumed at iteration {int(cloner.iteration.numpy())}")
+    rows = cloning.train(cloner, c.iterations, max_minutes=c.max_minutes, log=log,
+                         should_stop=should_stop)
+    done = int(cloner.iteration.numpy())
+    if manager is not None:
+        manager.save(checkpoint_number=done)
+    return rows, done, done < c.iterations and should_stop()
 
 
 def runner_with(config: ml_collections.ConfigDict, theta):

@@ -119,7 +119,7 @@ def evaluate_shipped(name: str, config, workdir: str | None) -> list[dict]:
 
 def main(argv):
     del argv
-    config, workdir = cli.config_and_workdir()
+    config, workdir = cli.config_and_workdir(prefer_recorded=True)
     with cli.user_errors():
         if cli.PRETRAINED.value:
             evaluate_shipped(cli.PRETRAINED.value, config, cli.WORKDIR.value)

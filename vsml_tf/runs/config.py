@@ -28,6 +28,26 @@ from vsml_tf.runs import per_worker
 PREPROCESSING_SCOPES = ("shape", "none", "all")
 
 
+# The sections of base_config, in one line each (`--help` lists them; every key with its
+# default and meaning is in docs/reference/config.md).
+SECTIONS = {
+    "seed": "the seed of every random draw (episodes, ES noise, initial states)",
+    "learner": "vsml, or a baseline: metarnn, fwmemory, hebbian, fwp, sgd",
+    "model": "VSML's network: layers, sub-RNN state and message sizes, ticks",
+    "baselines": "each baseline's settings, baselines.NAME.*",
+    "data": "meta-training episodes: dataset, where it is read, preprocessing, variants",
+    "training": "algorithm (es, gradient, clone), iterations, episode length, init_from",
+    "es": "evolution strategies: pairs, sigma, Adam's learning rate, fitness shaping",
+    "gradient": "backprop through episodes: meta-batch, learning rate, clipping",
+    "clone": "cloning online SGD into the sub-RNNs: steps, gains, pool",
+    "curriculum": "shorter episodes and another step size for the first iterations",
+    "evaluation": "meta-test: datasets, episode length and count, compare, every",
+    "distribution": "replicas: strategy, CPU devices, multi-worker, TPU",
+    "logging": "summaries, TensorBoard, wandb, progress bar",
+    "checkpoint": "how often checkpoints are written and how many are kept",
+}
+
+
 def base_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
     c.seed = 0                     # keys every random draw: ES noise, episodes, initial states

@@ -10,7 +10,8 @@
 # installs in seconds; a fresh build takes ~14 min on 2 cores.
 #
 # Environment:
-#   PYTHON=python                   interpreter whose TensorFlow to build against
+#   PYTHON=python                   interpreter whose TensorFlow to build against:
+#                                   `python` from PATH unless set (printed)
 #   VSML_HOROVOD_CACHE=~/.cache/vsml_tf/horovod   where built wheels are kept
 #   VSML_HOROVOD_REBUILD=1          ignore a cached wheel
 #   HOROVOD_GPU_OPERATIONS=NCCL     GPU build (untested here): also HOROVOD_NCCL_HOME,
@@ -22,6 +23,9 @@ if [[ $# -gt 0 ]]; then sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 2; fi
 HOROVOD_VERSION=0.28.1
 TESTED_TF="2.21"
 PYTHON=${PYTHON:-python}
+command -v "$PYTHON" >/dev/null || {
+  echo "error: PYTHON=$PYTHON: command not found; set PYTHON to the interpreter that has vsml_tf" >&2; exit 2; }
+echo "install_horovod.sh: python $(command -v "$PYTHON") ($("$PYTHON" --version 2>&1)); PYTHON=... picks another" >&2
 
 tf_info=$("$PYTHON" - <<'EOF' 2>/dev/null
 import sys, tensorflow as tf

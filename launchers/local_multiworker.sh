@@ -9,12 +9,19 @@
 # chief: it logs and writes checkpoints. SIGTERM/SIGINT are forwarded to every worker,
 # which stop together after the current iteration; the launcher waits for all of them
 # and exits with the first non-zero status among them (0 when all exit 0).
+#
+# Environment:
+#   PYTHON=python    the interpreter of every worker: `python` from PATH unless set (the
+#                    script prints which one it runs)
 set -euo pipefail
 if [[ $# -lt 1 || ! "$1" =~ ^[0-9]+$ ]]; then
-  sed -n '2,11p' "$0"; exit 2
+  sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 2
 fi
 N=$1; shift
 PYTHON=${PYTHON:-python}
+command -v "$PYTHON" >/dev/null || {
+  echo "error: PYTHON=$PYTHON: command not found; set PYTHON to the interpreter that has vsml_tf" >&2; exit 2; }
+echo "local_multiworker.sh: python $(command -v "$PYTHON") ($("$PYTHON" --version 2>&1)); PYTHON=... picks another" >&2
 if [[ -n "${VSML_BASE_PORT:-}" ]]; then
   ports=$(seq "$VSML_BASE_PORT" $((VSML_BASE_PORT + N - 1)))
 else

@@ -81,6 +81,10 @@ def test_export_load_and_evaluate_pretrained_cli(tmp_path, monkeypatch):
     (mine,), (theirs,) = (curves.read_csv(os.path.join(d, "eval", "curves.csv"))
                           for d in (run, out))
     np.testing.assert_array_equal(mine["accuracy"], theirs["accuracy"])
+    # Issue 33 (6a): labelled with the shipped learner's name, not its kind ('vsml').
+    assert (mine["learner"], theirs["learner"]) == ("vsml", "tiny")
+    table = proc.stdout.split("outputs in")[1].splitlines()
+    assert any(line.split()[:1] == ["tiny"] for line in table), proc.stdout
 
     proc = subprocess.run([sys.executable, "-m", "vsml_tf.apps.evaluate", "--pretrained=nope"],
                           capture_output=True, text=True, env=env, cwd=ROOT)

@@ -7,10 +7,15 @@
 #
 # Job k+1 starts when job k ends for any reason (afterany), so a run longer than the
 # partition's time limit continues in the next job from the chief's last checkpoint.
+#
+# Environment (sbatch passes it on to every job):
+#   PYTHON=python    the jobs' interpreter (train.sbatch): `python` from the compute
+#                    nodes' PATH unless set; each job's log names the one it found
 set -euo pipefail
 if [[ $# -lt 1 || ! "$1" =~ ^[0-9]+$ ]]; then
-  sed -n '2,9p' "$0"; exit 2
+  sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 2
 fi
+echo "chain.sh: the jobs run PYTHON=${PYTHON:-python} (from the compute nodes' PATH unless a path)" >&2
 N=$1; shift
 sbatch_args=()
 while [[ $# -gt 0 && "$1" != "--" ]]; do sbatch_args+=("$1"); shift; done

@@ -82,23 +82,25 @@ def compare_entries(config) -> list[tuple[str, ml_collections.ConfigDict, str | 
     return entries
 
 
-def evaluate(config, workdir: str, trained=None, out: str | None = None) -> list[dict]:
+def evaluate(config, workdir: str, trained=None, out: str | None = None,
+             label: str | None = None) -> list[dict]:
     """Meta-test the latest checkpoint in `workdir` (or `trained` = (runner, theta) of a
     run just finished), or the learners of `evaluation.compare`; write the outputs to
-    `out` (default workdir/eval)."""
+    `out` (default workdir/eval). `label` names `trained` in the tables (default: the
+    learner, e.g. 'vsml')."""
     entries = compare_entries(config)
     runs = []
     if trained is not None:
-        runs.append((config.learner, config, *trained))
+        runs.append((label or config.learner, config, *trained))
     elif not entries:
         runs.append((config.learner, config, *builder.load_meta_params(config, workdir)))
     runs += [(label, learner_config, *builder.load_meta_params(learner_config, source,
                                                                   label))
              for label, learner_config, source in entries]  # every error before any work
     results = []
-    for label, learner_config, runner, theta in runs:
-        logging.info("Meta-testing %s (%s)", label, learner_config.learner)
-        results += meta_test_datasets(learner_config, runner, theta, label)
+    for name, learner_config, runner, theta in runs:
+        logging.info("Meta-testing %s (%s)", name, learner_config.learner)
+        results += meta_test_datasets(learner_config, runner, theta, name)
     out = out or os.path.join(workdir, "eval")
     table = curves.write_outputs(results, out)
     print(f"\nMeta-test ({config.evaluation.num_episodes} episodes of "
@@ -110,11 +112,13 @@ def evaluate(config, workdir: str, trained=None, out: str | None = None) -> list
 def evaluate_shipped(name: str, config, workdir: str | None) -> list[dict]:
     """`vsml-evaluate --pretrained=NAME`: meta-test the shipped learner on the episodes of
     `config` (evaluation section, seed, in-episode batch size; the learner keeps its own
-    model and data settings), writing to `workdir` (default vsml_runs/pretrained_NAME)."""
+    model and data settings), writing to `workdir` (default vsml_runs/pretrained_NAME),
+    labelled NAME in the tables."""
     learner_config, theta = loading.load(name)
     learner_config = with_episodes_of(learner_config, config)
     workdir = workdir or os.path.join("vsml_runs", f"pretrained_{name}")
-    return evaluate(learner_config, workdir, builder.runner_with(learner_config, theta))
+    return evaluate(learner_config, workdir, builder.runner_with(learner_config, theta),
+                    label=name)  # its name, not its kind ('vsml'), in the tables
 
 
 def main(argv):

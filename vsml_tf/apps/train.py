@@ -9,9 +9,11 @@ current iteration, saves a checkpoint and exits 0.
 from __future__ import annotations
 
 import math
+import sys
 import time
 
 from absl import logging
+from tqdm import tqdm
 
 from vsml_tf.apps import cli, clone, evaluate
 from vsml_tf.apps.interrupts import Interrupted, StopRequest
@@ -28,11 +30,44 @@ from vsml_tf.runs.writers import MetricWriter
 SUPERVISED = {cloning.ALGORITHM: clone.run}
 
 
-def _progress(config, initial: int, total: int, chief: bool = True):
-    from tqdm import tqdm
+class IterationRate:
+    """Iterations per second since the previous summary, for `iterations_per_second`.
 
-    return tqdm(initial=initial, total=total, disable=not (config.logging.progress_bar and
-                                                          chief),
+    The clock starts when this process's first iteration ends: that iteration traces and
+    compiles the step (seconds to minutes), which a rate counted from the start would
+    average in for the whole run. Each `take` covers the iterations finished since the
+    previous one (or since the first), wall time in between included (evaluations and
+    checkpoints too)."""
+
+    def __init__(self, clock=time.monotonic):
+        self._clock = clock
+        self._since = None  # end of the first iteration, then of the previous `take`
+        self._count = 0
+
+    def tick(self) -> None:
+        """One iteration ended."""
+        if self._since is None:
+            self._since = self._clock()  # the first (compiling) one is not counted
+        else:
+            self._count += 1
+
+    def take(self) -> float | None:
+        """The rate since the previous `take`, and restart; None before any iteration
+        after the first."""
+        if not self._count:
+            return None
+        now = self._clock()
+        rate = self._count / max(now - self._since, 1e-9)
+        self._since, self._count = now, 0
+        return rate
+
+
+def _progress(config, initial: int, total: int, chief: bool = True, stream=None):
+    """The tqdm bar, on a terminal only: in a log file its carriage-return redraws would
+    interleave with the log lines."""
+    stream = stream or sys.stderr
+    return tqdm(initial=initial, total=total, file=stream,
+                disable=not (config.logging.progress_bar and chief and stream.isatty()),
                 desc="meta-training", unit="it", dynamic_ncols=True, mininterval=1.0)
 
 
@@ -95,17 +130,19 @@ def train(config, workdir: str, replicas=None, allow_config_change: bool = False
     iteration = int(trainer.iteration.numpy())
     stopped = False
     with StopRequest() as stop, _progress(config, iteration, total, chief) as bar:
-        started, done_here = time.time(), 0
+        rate = IterationRate()
         while iteration < total and not stopped:
             metrics = trainer.step(stop.requested)
             stopped = metrics.pop("stop") > 0  # any process asked: all leave together
             check_finite(metrics, iteration, config, manager.latest_checkpoint)
             index, iteration = iteration, iteration + 1  # index of the iteration just run
-            done_here += 1
+            rate.tick()
             bar.set_postfix(meta_loss=f"{metrics['meta_loss']:.4f}", refresh=False)
             bar.update(1)
             if index % config.logging.summary_every == 0:
-                metrics["iterations_per_second"] = done_here / (time.time() - started)
+                per_second = rate.take()  # None at the first summary after a (re)start
+                if per_second is not None:
+                    metrics["iterations_per_second"] = per_second
                 writer.write(index, metrics)
             if eval_sampler is not None and index % ev.every == 0:
                 _, acc = meta_test(trainer.runner, trainer.theta, eval_sampler,

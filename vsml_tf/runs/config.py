@@ -200,7 +200,7 @@ def base_config() -> ml_collections.ConfigDict:
 
     c.logging = ml_collections.ConfigDict(dict(
         summary_every=100,         # iterations between logged summaries
-        progress_bar=True,         # a tqdm bar on the terminal (chief only)
+        progress_bar=True,         # a tqdm bar when stderr is a terminal (chief only)
         tensorboard=True,          # write scalars to WORKDIR/tensorboard
         wandb=ml_collections.ConfigDict(dict(  # Weights & Biases, in WORKDIR/wandb
             enabled=True,          # False: no wandb run

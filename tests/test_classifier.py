@@ -2,16 +2,22 @@
 (state carried between calls, predictions that leave it unchanged and equal the learner's
 own next-step outputs, standardization, errors)."""
 
+import logging
 import os
 import pickle
+import shutil
+import subprocess
+import sys
 import tempfile
+import warnings
 
 import keras
 import numpy as np
 import pytest
 from learner_workdirs import write_workdir
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_digits, load_iris, load_wine, make_classification
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.validation import has_fit_parameter
 
 from vsml_tf import VSMLClassifier
 from vsml_tf.apps import classifier
@@ -19,6 +25,7 @@ from vsml_tf.runs import pretrained
 from vsml_tf.runs.config import base_config
 from vsml_tf.runs.presets import digits_run
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 UNTRAINED = os.path.join(tempfile.mkdtemp(prefix="vsml_untrained_"), "run")
 SHIPPED = "quickstart_digits"
 
@@ -202,3 +209,135 @@ def test_shipped_learner_learns_digits_online():
         correct += clf.predict(X[i:i + 1])[0] == y[i]
         clf.partial_fit(X[i:i + 1], y[i:i + 1])
     assert correct / 100 > 0.5  # chance: 0.1; meta-test over steps 300-399: ~0.8
+
+
+@pytest.mark.skipif(SHIPPED not in pretrained.names(), reason=f"{SHIPPED} is not shipped")
+def test_auto_standardizes_tabular_features_separately_and_pixels_globally():
+    X, y = load_wine(return_X_y=True)  # features from ~0.1 (hue) to ~1,000 (proline)
+    auto = VSMLClassifier(learner=SHIPPED).fit(X, y)
+    feature = VSMLClassifier(learner=SHIPPED, standardize="feature").fit(X, y)
+    assert auto.standardize_ == "feature"
+    np.testing.assert_array_equal(auto.decision_function(X), feature.decision_function(X))
+    X, y = load_iris(return_X_y=True)  # centimetres, but each feature its own range
+    assert VSMLClassifier(learner=SHIPPED).fit(X, y).standardize_ == "feature"
+    X, y = make_classification(n_samples=200, n_features=20, random_state=0)  # one scale
+    assert VSMLClassifier(learner=SHIPPED).fit(X, y).standardize_ == "global"
+    X, y = digits()  # pixels: every feature in one range, as in meta-training
+    auto = VSMLClassifier(learner=SHIPPED).fit(X, y)
+    glob = VSMLClassifier(learner=SHIPPED, standardize="global").fit(X, y)
+    assert auto.standardize_ == "global"
+    np.testing.assert_array_equal(auto.decision_function(X), glob.decision_function(X))
+    images = VSMLClassifier(learner=SHIPPED).fit(load_wine().data.reshape(-1, 13, 1, 1),
+                                                 load_wine().target)
+    assert images.standardize_ == "global"  # images are pixels whatever their values
+    # Streamed one by one: as meta-trained until 20 examples tell, then by their ranges.
+    wine = load_wine(return_X_y=True)
+    for (X, y), expected in ((digits(), ["global"] * 40),
+                             (wine, ["global"] * 19 + ["feature"] * 21)):
+        order = np.random.default_rng(0).permutation(len(y))[:40]
+        clf, modes = VSMLClassifier(learner=SHIPPED), []
+        for i in order:
+            clf.partial_fit(X[i:i + 1], y[i:i + 1], classes=np.unique(y))
+            modes.append(clf.standardize_)
+        assert modes == expected
+
+
+def test_one_class_is_refused_with_the_fix_and_no_framework_warning(caplog):
+    X, _ = digits()
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.WARNING):
+        warnings.simplefilter("always")
+        for fit in (lambda c: c.fit(X[:10], np.ones(10)),
+                    lambda c: c.partial_fit(X[:10], np.ones(10)),
+                    lambda c: c.partial_fit(X[:10], np.ones(10), classes=[1])):
+            with pytest.raises(ValueError, match="only one class .* at least two"):
+                fit(VSMLClassifier(workdir=UNTRAINED))
+        # One class in a call is fine once classes= names more.
+        clf = VSMLClassifier(workdir=UNTRAINED).partial_fit(X[:10], np.ones(10),
+                                                            classes=[0, 1])
+        assert clf.predict_proba(X[:3]).shape == (3, 2)
+    assert [str(w.message) for w in caught] == []
+    assert [r.getMessage() for r in caplog.records] == []
+
+
+def test_sample_weight_is_refused_the_scikit_learn_way_with_the_fix():
+    X, y = digits()
+    clf = VSMLClassifier(workdir=UNTRAINED)
+    assert not has_fit_parameter(clf, "sample_weight")
+    for fit in (clf.fit, clf.partial_fit):
+        with pytest.raises(TypeError, match=r"sample_weight .* np\.repeat"):
+            fit(X[:10], y[:10], sample_weight=np.ones(10))
+    with pytest.raises(TypeError, match="weights"):
+        clf.fit(X[:10], y[:10], weights=np.ones(10))
+
+
+UNPICKLE = """
+import pickle, sys
+import numpy as np
+clf, X, y = pickle.load(open(sys.argv[1], "rb"))
+before = clf.predict_proba(X)
+clf.partial_fit(X, y)
+np.save(sys.argv[2], np.stack([before, clf.predict_proba(X)]))
+"""
+
+
+def test_pickle_carries_the_learner_and_its_state_not_the_workdir(tmp_path):
+    moved = str(tmp_path / "run")
+    shutil.copytree(UNTRAINED, moved)
+    X, y = digits()
+    clf = VSMLClassifier(workdir=moved).partial_fit(X[:20], y[:20], classes=range(10))
+    blob = pickle.dumps((clf, X[20:40], y[20:40]))
+    engines = len(classifier._ENGINES)
+    copy = pickle.loads(blob)[0]  # in this process: the same compiled learner
+    np.testing.assert_array_equal(copy.predict_proba(X[20:40]), clf.predict_proba(X[20:40]))
+    assert len(classifier._ENGINES) == engines
+    expected = [clf.predict_proba(X[20:40])]
+    clf.partial_fit(X[20:40], y[20:40])
+    expected.append(clf.predict_proba(X[20:40]))
+    shutil.rmtree(moved)
+    (tmp_path / "clf.pkl").write_bytes(blob)
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    subprocess.run([sys.executable, "-c", UNPICKLE, str(tmp_path / "clf.pkl"),
+                    str(tmp_path / "out.npy")], check=True, env=env, cwd=str(tmp_path))
+    got = np.load(tmp_path / "out.npy")
+    np.testing.assert_allclose(got, np.stack(expected), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.skipif(SHIPPED not in pretrained.names(), reason=f"{SHIPPED} is not shipped")
+def test_partial_fit_keeps_its_prequential_predictions():
+    X, y = digits()
+    X, y = (X[:60] - X.mean()) / X.std(), y[:60]
+    clf = VSMLClassifier(learner=SHIPPED, standardize="none")
+    clf.partial_fit(X[:25], y[:25], classes=range(10)).partial_fit(X[25:], y[25:])
+    one_by_one = VSMLClassifier(learner=SHIPPED, standardize="none")
+    expected = []
+    for i in range(len(X)):
+        if i:
+            expected.append(one_by_one.predict(X[i:i + 1])[0])
+        one_by_one.partial_fit(X[i:i + 1], y[i:i + 1], classes=range(10))
+        if not i:
+            expected.append(one_by_one.prequential_predictions_[0])
+    np.testing.assert_array_equal(clf.prequential_predictions_, expected[25:])
+    assert np.mean(clf.prequential_predictions_ == y[25:]) > 0.3  # chance: 0.1
+    fitted = VSMLClassifier(learner=SHIPPED, standardize="none", passes=2).fit(X, y)
+    np.testing.assert_array_equal(fitted.prequential_predictions_, expected)  # first pass
+
+
+def test_prequential_predictions_of_examples_that_wait_for_a_step(tmp_path):
+    config = vsml_config()
+    config.data.batch_size = 2
+    write_workdir(str(tmp_path), config)
+    X, y = digits()
+    clf = VSMLClassifier(workdir=str(tmp_path), standardize="none")
+    clf.partial_fit(X[:3], y[:3], classes=range(10))
+    assert clf.prequential_predictions_.shape == (3,)
+    # The third waits for a partner: it is predicted from the state it will be learned in.
+    assert clf.prequential_predictions_[2] == clf.predict(X[2:3])[0]
+
+
+def test_many_data_shapes_log_no_retracing_warning(caplog):
+    rng = np.random.default_rng(0)
+    with caplog.at_level(logging.WARNING):
+        for features in range(2, 10):
+            X = rng.normal(size=(8, features))
+            VSMLClassifier(workdir=UNTRAINED).fit(X, np.arange(8) % 2).predict(X)
+    assert [r.getMessage() for r in caplog.records if "retracing" in r.getMessage()] == []

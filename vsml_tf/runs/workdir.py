@@ -177,12 +177,19 @@ def read_config(workdir: str) -> ml_collections.ConfigDict:
     if not os.path.exists(path):
         raise MissingFileError(f"No {CONFIG_FILE} in {workdir}: not the workdir of a "
                                 f"vsml-train run (nor a shipped learner's directory).")
+    with open(path) as f:
+        return config_from_json(json.load(f), path)
+
+
+def config_from_json(values: dict, where: str) -> ml_collections.ConfigDict:
+    """The config that `as_json` (config.json's content) describes; `where` names its
+    origin in errors."""
     config = base_config()
 
     def merge(target, values, prefix):
         for key, value in values.items():
             if key not in target:
-                raise ConfigError(f"{path}: unknown config key '{prefix}{key}' (a run of "
+                raise ConfigError(f"{where}: unknown config key '{prefix}{key}' (a run of "
                                   f"another version of vsml_tf?).")
             if isinstance(target[key], ml_collections.ConfigDict):
                 merge(target[key], value, f"{prefix}{key}.")
@@ -192,7 +199,6 @@ def read_config(workdir: str) -> ml_collections.ConfigDict:
             else:
                 target[key] = value
 
-    with open(path) as f:
-        merge(config, json.load(f), "")
+    merge(config, values, "")
     validate(config)
     return config

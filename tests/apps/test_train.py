@@ -1,69 +1,24 @@
-"""The baselines in the pipeline: ES and gradient meta-training, resume, the learner without
-meta-parameters in vsml-train / vsml-evaluate, comparisons on the same episodes, the sweep."""
+"""`vsml-train` (apps/train.py) run for real: every output, resume equal to the
+uninterrupted run (VSML and a baseline), SIGTERM, a non-finite theta, and a learner without
+meta-parameters (only meta-tested)."""
 
 import csv
-import importlib.util
+import glob
+import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
-from gradient_check import assert_meta_gradient_matches_finite_differences
+import tensorflow as tf
+from baseline_configs import tiny_config
+from checkout import ROOT, TESTING, cli, make_config
 
-from vsml_tf.apps import evaluate
 from vsml_tf.apps.train import train
-from vsml_tf.runs import builder
-from vsml_tf.runs import config as config_lib
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-META_LEARNED = ["metarnn", "fwmemory", "hebbian", "fwp"]
-SMALL = {"metarnn": {"hidden_size": 8}, "fwmemory": {"hidden_size": 8, "memory_size": 4},
-         "hebbian": {}, "fwp": {"fast_size": 8}, "sgd": {"hidden_size": 8}}
-
-
-def load_module(path):
-    spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def tiny_config(learner, algorithm="es", **sections):
-    """configs/testing.py (seconds-long) with `learner` at a small size."""
-    config = load_module(os.path.join(ROOT, "configs", "testing.py")).get_config(algorithm)
-    config.learner = learner
-    config.logging.wandb.enabled = False
-    config.logging.tensorboard = False
-    for key, value in SMALL[learner].items():
-        config.baselines[learner][key] = value
-    for key, value in sections.items():
-        section, name = key.split("__")
-        config[section][name] = value
-    return config
-
-
-@pytest.mark.parametrize("learner", META_LEARNED)
-@pytest.mark.parametrize("algorithm", ["es", "gradient"])
-def test_meta_training_steps_run_compiled(learner, algorithm):
-    trainer = builder.build_trainer(tiny_config(learner, algorithm))
-    assert trainer.layout.size > 0
-    before = trainer.theta.numpy()
-    for _ in range(2):
-        metrics = trainer.step()
-    assert np.isfinite(metrics["meta_loss"]) and np.isfinite(metrics["grad_norm"])
-    assert trainer.iteration.numpy() == 2
-    assert not np.array_equal(before, trainer.theta.numpy())
-
-
-@pytest.mark.parametrize("learner", META_LEARNED)
-def test_meta_gradient_matches_finite_differences(learner):
-    """Gradients reach every meta-parameter through the learner's in-episode updates."""
-    trainer = builder.build_trainer(tiny_config(learner, "gradient",
-                                                   training__jit_compile=False))
-    trainer.theta.assign(trainer.theta.numpy() * 0.5)  # a generic, non-initial point
-    assert_meta_gradient_matches_finite_differences(trainer, np.random.default_rng(0),
-                                                    atol=1e-3)
+from vsml_tf.runs import checkpoints
 
 
 def test_baseline_resume_equals_uninterrupted_run(tmp_path):
@@ -94,84 +49,97 @@ def test_train_on_learner_without_meta_parameters_only_meta_tests(tmp_path):
     assert len(rows) == 2 * 20 and {r["learner"] for r in rows} == {"sgd"}
 
 
-def test_online_sgd_learns_and_draws_fresh_weights_per_episode(tmp_path):
-    """vsml-evaluate runs it without a checkpoint; every episode starts from new weights."""
-    config = tiny_config("sgd", evaluation__num_episodes=8, evaluation__chunk=4,
-                         evaluation__episode_length=150)
-    config.baselines.sgd.learning_rate = 0.05
-    results = evaluate.evaluate(config, str(tmp_path))
-    acc, loss = results[0]["accuracy"], results[0]["loss"]
-    assert acc[:, -50:].mean() > acc[:, :10].mean() + 0.3  # it learns within the episode
-    assert len({round(float(l), 5) for l in loss[:, 0]}) == 8  # different initial weights
+def test_train_then_evaluate_write_every_output(tmp_path):
+    workdir = str(tmp_path / "run")
+    result = cli("train", f"--config={TESTING}", f"--workdir={workdir}")
+    assert result.returncode == 0, result.stderr[-3000:]
 
+    resolved = json.load(open(os.path.join(workdir, "config.json")))
+    assert resolved["training"]["num_iterations"] == 4
+    assert resolved["es"]["population_size"] == 4
+    assert tf.train.latest_checkpoint(checkpoints.directory(workdir)).endswith("ckpt-4")
+    assert glob.glob(os.path.join(workdir, "tensorboard", "events.out.tfevents.*"))
+    assert glob.glob(os.path.join(workdir, "wandb", "offline-run-*", "run-*.wandb"))
 
-def test_compare_learners_on_the_same_episodes(tmp_path):
-    runs = {}
-    for learner in ("hebbian", "fwp"):
-        runs[learner] = str(tmp_path / learner)
-        train(tiny_config(learner, evaluation__every=0), runs[learner])
-    config = tiny_config("sgd", evaluation__num_episodes=3, evaluation__chunk=2)
-    config.seed = 5
-    config.evaluation.compare = (f"hebb={runs['hebbian']},fwp={runs['fwp']},"
-                                 f"again={runs['hebbian']},sgd")
-    out = str(tmp_path / "compare")
-    results = evaluate.evaluate(config, out)
-    assert [r["learner"] for r in results] == ["hebb", "fwp", "again", "sgd"]
-    rows = list(csv.DictReader(open(os.path.join(out, "eval", "curves.csv"))))
-    assert len(rows) == 4 * 3 * 12
-    assert {r["learner"] for r in rows} == {"hebb", "fwp", "again", "sgd"}
-    # The same run under two labels: the same episodes (seed 5, not the runs' seed 0).
-    np.testing.assert_array_equal(results[0]["loss"], results[2]["loss"])
-    alone = evaluate.evaluate(tiny_config("hebbian", evaluation__num_episodes=3,
-                                          evaluation__chunk=2), runs["hebbian"])
-    assert not np.array_equal(alone[0]["loss"], results[0]["loss"])
-    config.seed = 0
-    config.evaluation.compare = f"hebb={runs['hebbian']}"
-    seed0 = evaluate.evaluate(config, out)
-    np.testing.assert_array_equal(seed0[0]["loss"], alone[0]["loss"])
-    with open(os.path.join(out, "eval", "curves.png"), "rb") as f:
+    rows = list(csv.DictReader(open(os.path.join(workdir, "eval", "curves.csv"))))
+    assert list(rows[0]) == ["learner", "dataset", "episode", "step", "loss", "accuracy"]
+    assert len(rows) == 3 * 12  # evaluation.num_episodes x evaluation.episode_length
+    assert {r["learner"] for r in rows} == {"vsml"} and {r["dataset"] for r in rows} == {"digits"}
+    assert all(float(r["accuracy"]) in (0.0, 1.0) for r in rows)
+    with open(os.path.join(workdir, "eval", "curves.png"), "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert "digits" in result.stdout and "[0:12]" in result.stdout
+
+    os.remove(os.path.join(workdir, "eval", "curves.csv"))
+    result = cli("evaluate", f"--config={TESTING}", f"--workdir={workdir}",
+                 "--config.evaluation.num_episodes=2", "--config.evaluation.chunk=2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = list(csv.DictReader(open(os.path.join(workdir, "eval", "curves.csv"))))
+    assert len(rows) == 2 * 12
 
 
-@pytest.mark.parametrize("compare,message", [
-    ("metarnn", "has .* meta-parameters; name its trained run as metarnn=WORKDIR"),
-    ("a=sgd,a=sgd", "labels must be unique"),
-    ("x=/no/such/dir", "neither a directory, nor a shipped learner .*, nor a registered"),
-])
-def test_compare_entry_errors(tmp_path, compare, message):
-    config = tiny_config("sgd", evaluation__compare=compare)
-    with pytest.raises(ValueError, match=message):
-        evaluate.evaluate(config, str(tmp_path))
-    assert not os.path.exists(tmp_path / "eval")  # checked before any meta-test
+def trained_state(workdir, **overrides):
+    trainer, stopped = train(make_config(**overrides), workdir)
+    assert not stopped
+    return trainer
 
 
-def test_compare_entry_needs_a_run_directory(tmp_path):
-    config = tiny_config("sgd", evaluation__compare=f"x={tmp_path}")
-    with pytest.raises(FileNotFoundError, match="No config.json"):
-        evaluate.evaluate(config, str(tmp_path))
+def assert_same_trainer_state(a, b):
+    np.testing.assert_array_equal(a.theta.numpy(), b.theta.numpy())
+    assert a.iteration.numpy() == b.iteration.numpy()
+    for va, vb in zip(a.optimizer.variables, b.optimizer.variables):
+        np.testing.assert_array_equal(va.numpy(), vb.numpy())
 
 
-def test_sgd_sweep_points_are_valid_configs():
-    sweep = load_module(os.path.join(ROOT, "configs", "sweeps", "sgd.py"))
-    points = sweep.get_sweep()
-    assert len(points) == 4
-    assert {(p["baselines.sgd.num_layers"], p["baselines.sgd.optimizer"],
-             p["baselines.sgd.learning_rate"]) for p in points} == {
-        (1, "sgd", 0.01), (2, "sgd", 0.01), (1, "adam", 1e-3), (2, "adam", 1e-3)}
-    base = load_module(os.path.join(ROOT, "configs", "sgd.py")).get_config()
-    for point in points:
-        config = base.copy_and_resolve_references()
-        for key, value in point.items():
-            config_lib.check_override(key)
-            section, learner, name = key.split(".")
-            config[section][learner][name] = value
-        config_lib.validate(config)
-    assert len(sweep.commands()) == 5 and "evaluation.compare" in sweep.commands()[-1]
+@pytest.mark.parametrize("algorithm", ["es", "gradient"])
+def test_resumed_run_equals_uninterrupted_run(tmp_path, algorithm):
+    whole = trained_state(str(tmp_path / "whole"), training__num_iterations=4,
+                          training__algorithm=algorithm)
+    trained_state(str(tmp_path / "parts"), training__num_iterations=2,
+                  training__algorithm=algorithm)
+    resumed = trained_state(str(tmp_path / "parts"), training__num_iterations=4,
+                            training__algorithm=algorithm)
+    assert_same_trainer_state(whole, resumed)
 
 
-@pytest.mark.parametrize("name", ["metarnn", "fwmemory", "hebbian", "fwp", "sgd"])
-def test_configs_are_valid(name):
-    config = load_module(os.path.join(ROOT, "configs", f"{name}.py")).get_config()
-    config_lib.validate(config)
-    assert config.learner == name
-    assert load_module(os.path.join(ROOT, "configs", f"{name}.py")).__doc__.count("vsml-") >= 1
+def test_sigterm_saves_exits_zero_and_resumes_exactly(tmp_path):
+    workdir = str(tmp_path / "run")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vsml_tf.apps.train", f"--config={TESTING}", f"--workdir={workdir}",
+         "--config.training.num_iterations=100000", "--config.checkpoint.every=100000",
+         "--config.evaluation.every=0", "--config.logging.wandb.enabled=False"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 300
+    for line in proc.stdout:  # wait until a few iterations have run
+        if "step 3:" in line or time.time() > deadline:
+            break
+    proc.send_signal(signal.SIGTERM)
+    output, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, output[-3000:]
+    latest = tf.train.latest_checkpoint(checkpoints.directory(workdir))
+    stopped_at = int(latest.rsplit("-", 1)[1])
+    assert 4 <= stopped_at < 100000
+
+    resumed = trained_state(workdir, training__num_iterations=stopped_at + 2,
+                            evaluation__every=0)
+    whole = trained_state(str(tmp_path / "whole"), training__num_iterations=stopped_at + 2,
+                          evaluation__every=0)
+    assert_same_trainer_state(whole, resumed)
+
+
+def test_non_finite_theta_stops_before_it_is_saved(tmp_path):
+    """Issue 17, defect 1: a step size that overflows theta stops the run with one line,
+    and every checkpoint left on disk holds finite meta-parameters."""
+    from vsml_tf.core.errors import UserError
+
+    config = make_config(es__learning_rate=3e38, checkpoint__every=1, evaluation__every=0)
+    config.training.num_iterations = 6
+    with pytest.raises(UserError, match=r"Iteration \d+: .*not finite.*es.learning_rate"):
+        train(config, str(tmp_path))
+    saved = glob.glob(str(tmp_path / "checkpoints" / "ckpt-*.index"))
+    assert saved  # the first step's theta (~3e38) is still finite and was saved
+    for index in saved:
+        theta = tf.train.load_variable(index[:-len(".index")],
+                                       "meta_params/.ATTRIBUTES/VARIABLE_VALUE")
+        assert np.isfinite(theta).all(), index

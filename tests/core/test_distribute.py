@@ -13,6 +13,8 @@ import tensorflow as tf
 from distributed_utils import COMMON, ENV, ROOT, meta_params, run, stopped_at
 
 from vsml_tf.core.distribute import Replicas
+from vsml_tf.runs import builder
+from vsml_tf.runs import config as config_lib
 
 
 @pytest.mark.parametrize("config", ["configs/quickstart.py:es", "configs/gradient.py",
@@ -187,3 +189,20 @@ def test_launcher_forwards_sigterm_waits_and_returns_the_workers_status(tmp_path
     assert out.count("Stopped at iteration ") == 2  # both workers, after the signal
     _, path = meta_params(workdir)
     assert int(path.rsplit("-", 1)[1]) >= 4
+
+
+def with_values(**values):
+    config = config_lib.base_config()
+    for key, value in values.items():
+        section, name = key.split("__")
+        config[section][name] = value
+    return config
+
+
+def test_strategy_tpu_without_a_tpu_is_a_clear_error():
+    from vsml_tf.core import distribute
+
+    if distribute._tpu_available():
+        pytest.skip("this machine has a TPU")
+    with pytest.raises(ValueError, match="strategy='tpu' but this machine has no TPU"):
+        builder.replicas(with_values(distribution__strategy="tpu"))

@@ -10,7 +10,6 @@ import os
 
 import numpy as np
 import pytest
-import tensorflow as tf
 from official_format import require_shared_mnist
 
 from vsml_tf import datasets
@@ -79,18 +78,6 @@ def test_tfds_missing_dataset_error_without_download(tmp_path):
     with pytest.raises(tfds_source.TFDSError, match=r"'emnist/byclass'.*data\.data_dir"):
         datasets.load("emnist", "test", source="tfds", tfds_data_dir=str(tmp_path),
                       tfds_download=False)
-
-
-def test_official_files_through_a_tf_filesystem():
-    """Paths go through tf.io.gfile, as gs:// ones do (here TF's in-memory ram://)."""
-    shared = os.path.join(require_shared_mnist(), "mnist")
-    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
-        tf.io.gfile.makedirs("ram://vsml_data/mnist")
-        tf.io.gfile.copy(os.path.join(shared, name), f"ram://vsml_data/mnist/{name}",
-                         overwrite=True)
-    dataset = datasets.load("mnist", "test", data_dir="ram://vsml_data")  # 'auto' finds it
-    assert len(dataset) == 10000
-    np.testing.assert_array_equal(dataset.labels[:4], [7, 2, 1, 0])
 
 
 def test_data_dir_set_means_no_download_for_auto(tmp_path):

@@ -6,10 +6,10 @@ import subprocess
 import sys
 
 import tensorflow as tf
+from checkout import ROOT
 
 from vsml_tf.runs import checkpoints
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMMON = ["--config=configs/testing.py", "--config.training.num_iterations=3",
           "--config.evaluation.every=0", "--config.logging.wandb.enabled=False"]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}

@@ -1,11 +1,14 @@
 """Baseline learners against naive NumPy versions of their equations (numpy_baselines.py):
 shapes, whole episodes, the fast-weight rules, online SGD/Adam, feedback timing and
-populations with distinct parameters per member."""
+populations with distinct parameters per member; ES and gradient meta-training steps, and
+meta-gradients that reach every meta-parameter."""
 
 import numpy as np
 import numpy_baselines as ref
 import pytest
 import tensorflow as tf
+from baseline_configs import META_LEARNED, tiny_config
+from gradient_check import assert_meta_gradient_matches_finite_differences
 from keras import ops
 
 from vsml_tf.learners.base import DataSpec
@@ -282,22 +285,24 @@ def test_keras_call_and_shape_errors():
         OnlineGradientLearner(optimizer="adamw")
 
 
-def test_meta_test_of_online_sgd_through_a_remat_runner():
-    """A runner set up for rematerialized meta-training (configs with training.remat,
-    such as the quickstart) meta-tests online SGD, whose steps take their own gradient,
-    exactly as a plain runner does (meta-test never rematerializes)."""
-    from vsml_tf import datasets
-    from vsml_tf.core import rng as rng_lib
-    from vsml_tf.datasets.episodes import EpisodeSampler
-    from vsml_tf.meta.runner import EpisodeRunner
+@pytest.mark.parametrize("learner", META_LEARNED)
+@pytest.mark.parametrize("algorithm", ["es", "gradient"])
+def test_meta_training_steps_run_compiled(learner, algorithm):
+    trainer = builder.build_trainer(tiny_config(learner, algorithm))
+    assert trainer.layout.size > 0
+    before = trainer.theta.numpy()
+    for _ in range(2):
+        metrics = trainer.step()
+    assert np.isfinite(metrics["meta_loss"]) and np.isfinite(metrics["grad_norm"])
+    assert trainer.iteration.numpy() == 2
+    assert not np.array_equal(before, trainer.theta.numpy())
 
-    learner = OnlineGradientLearner(num_layers=1, learning_rate=0.1)
-    learner.build_for(DataSpec((64,), 10))
-    sampler = EpisodeSampler(datasets.load("digits", "test"), 6)
-    seeds = rng_lib.member_seeds(0, 0, rng_lib.Purpose.EVAL, tf.range(2))
-    theta = tf.zeros([0])
-    plain = EpisodeRunner(learner, jit_compile=False).episode_metrics(sampler, theta, seeds)
-    remat = EpisodeRunner(learner, remat=True, jit_compile=False).episode_metrics(
-        sampler, theta, seeds)
-    for a, b in zip(plain, remat):
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+@pytest.mark.parametrize("learner", META_LEARNED)
+def test_meta_gradient_matches_finite_differences(learner):
+    """Gradients reach every meta-parameter through the learner's in-episode updates."""
+    trainer = builder.build_trainer(tiny_config(learner, "gradient",
+                                                   training__jit_compile=False))
+    trainer.theta.assign(trainer.theta.numpy() * 0.5)  # a generic, non-initial point
+    assert_meta_gradient_matches_finite_differences(trainer, np.random.default_rng(0),
+                                                    atol=1e-3)

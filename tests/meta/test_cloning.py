@@ -1,5 +1,4 @@
-"""Learning-algorithm cloning: the SGD it clones, the cloned tick, the cloning loss, and
-training.init_from."""
+"""Learning-algorithm cloning: the SGD it clones, the cloned tick and the cloning loss."""
 
 import os
 
@@ -7,9 +6,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from numpy_sgd import numpy_sgd_episode, random_episode
 
 import vsml_tf
-from vsml_tf.apps import clone as clone_app
 from vsml_tf.core import rng
 from vsml_tf.learners.network import VSMLNetwork
 from vsml_tf.meta import cloning
@@ -21,49 +20,6 @@ SHIPPED = os.path.join(os.path.dirname(os.path.abspath(vsml_tf.__file__)), "pret
 def clone_network(layers="dense"):
     return VSMLNetwork(layers=layers, backward_pass=True, separate_backward_rnn=True,
                        output_idx=0)
-
-
-def phi(u):
-    return 1.0 / (1.0 + np.exp(-cloning.GAIN * u))
-
-
-def numpy_sgd_episode(weights, xs, ys, alpha, alpha_bias):
-    """Online SGD of the cloned network, one loop per connection (shares no code)."""
-    weights = [(w.copy(), b.copy()) for w, b in weights]
-    logits_all = []
-    for x, y in zip(xs, ys):
-        u, inputs = x, []
-        for w, b in weights:
-            inputs.append(u)
-            A, B = w.shape
-            out = np.zeros(B)
-            for a in range(A):
-                for j in range(B):
-                    out[j] += (phi(u[a]) * w[a, j] + b[a, j]) / A
-            u = out
-        logits = 100 * np.tanh(u / 100)
-        p = np.exp(logits - logits.max())
-        delta = p / p.sum() - y
-        logits_all.append(logits)
-        for layer in reversed(range(len(weights))):
-            w, b = weights[layer]
-            u = inputs[layer]
-            A, B = w.shape
-            back = np.zeros(A)
-            for a in range(A):
-                for j in range(B):
-                    back[a] += cloning.GAIN * phi(u[a]) * (1 - phi(u[a])) * w[a, j] * delta[j] / B
-                    w[a, j] -= alpha * phi(u[a]) * delta[j]
-                    b[a, j] -= alpha_bias * delta[j]
-            delta = back
-    return np.array(logits_all)
-
-
-def random_episode(steps, inputs, classes, seed=0):
-    r = np.random.default_rng(seed)
-    xs = r.normal(size=(steps, inputs)).astype(np.float32)
-    ys = np.eye(classes, dtype=np.float32)[r.integers(0, classes, steps)]
-    return xs, ys
 
 
 @pytest.mark.parametrize("layers", ["dense", "dense4,dense"])
@@ -115,29 +71,6 @@ def test_cloning_loss_decreases():
                             learning_rate=1e-2, state_weight=10.0, jit_compile=False)
     losses = [sum(cloner.step()) for _ in range(25)]
     assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5]), losses
-
-
-def test_init_from_loads_bit_exact_and_rejects_other_sizes(tmp_path):
-    from configs import testing
-    from vsml_tf.apps import train
-
-    source = testing.get_config("gradient")
-    source.training.jit_compile = False
-    source.evaluation.every = 0
-    source.logging.tensorboard = source.logging.wandb.enabled = False
-    trained, _ = train.train(source, str(tmp_path / "a"))
-    config = testing.get_config("es")
-    config.training.jit_compile = False
-    config.evaluation.every = 0
-    config.logging.tensorboard = config.logging.wandb.enabled = False
-    config.training.num_iterations = 0
-    config.training.init_from = str(tmp_path / "a")
-    started, _ = train.train(config, str(tmp_path / "b"))
-    np.testing.assert_array_equal(started.theta.numpy(), trained.theta.numpy())
-    assert int(started.iteration.numpy()) == 0
-    config.model.state_size = 8
-    with pytest.raises(ValueError, match="init_from.*same learner"):
-        train.train(config, str(tmp_path / "c"))
 
 
 def shipped_network():
@@ -222,54 +155,3 @@ def test_delta_range_draws_the_stated_share_of_large_errors():
         assert float(tf.reduce_max(tf.abs(delta))) <= r
         # A hidden layer's forward tick sees last step's error of the same range.
         assert (float(tf.reduce_max(tf.abs(stale))) > 1.0) == (r > 1.0)
-
-
-def test_clone_ranges_episode_is_the_loop_reference():
-    """The ranges tool's vectorized SGD target equals the per-connection loops above."""
-    from vsml_tf.tools import clone_ranges
-
-    xs, ys = random_episode(10, 6, 3, seed=3)
-    r = np.random.default_rng(0)
-    init = [(r.normal(size=(6, 4)) * 3, r.normal(size=(6, 4)) * 0.1),
-            (r.normal(size=(4, 3)) * 3, np.zeros((4, 3)))]
-    expected = numpy_sgd_episode(init, xs.astype(np.float64), ys, 0.7, 0.05)
-    weights = [(w.copy(), b.copy()) for w, b in init]
-    logits, recorded = clone_ranges.episode(xs.astype(np.float64), ys, weights, 0.7, 0.05,
-                                            record_every=5)
-    np.testing.assert_allclose(logits, expected, rtol=1e-10, atol=1e-12)
-    assert len(recorded["w"][0]) == 2 and recorded["w"][0][0].shape == (24,)
-
-
-def test_init_from_clone_starts_meta_training_from_the_clone_vsml_train_makes(tmp_path):
-    """training.init_from='clone' clones first: the meta-trainer starts from exactly the
-    meta-parameters that cloning as its own run (training.algorithm='clone') writes."""
-    from configs import testing
-    from vsml_tf.apps import train
-    from vsml_tf.runs import checkpoints, presets
-
-    def small(algorithm):
-        config = testing.get_config(algorithm)
-        config.update_from_flattened_dict(presets.CLONE_NETWORK)
-        config.clone.iterations, config.clone.pool_size = 3, 64
-        config.evaluation.every = 0
-        config.logging.tensorboard = config.logging.wandb.enabled = False
-        return config
-
-    clone_app.run(small("clone"), str(tmp_path / "clone"))
-    config = small("es")
-    config.training.num_iterations = 0
-    config.training.init_from = "clone"
-    started, _ = train.train(config, str(tmp_path / "es"))
-    cloned = tf.Variable(np.zeros(started.theta.shape, np.float32))
-    checkpoints.restore_meta_params(cloned, str(tmp_path / "clone"))
-    np.testing.assert_array_equal(started.theta.numpy(), cloned.numpy())
-    fresh = train.builder.build_trainer(config)
-    assert not np.array_equal(fresh.theta.numpy(), cloned.numpy())  # cloning changed it
-
-    config.clone.iterations = 0
-    with pytest.raises(ValueError, match="needs clone.iterations >= 1"):
-        train.train(config, str(tmp_path / "no_steps"))
-    config.clone.iterations = 3
-    config.model.separate_backward_rnn = False
-    with pytest.raises(ValueError, match="Cloning backprop needs"):
-        train.train(config, str(tmp_path / "shared_rnn"))

@@ -3,11 +3,12 @@ hides an import of the package inside a function (where a cycle could come back 
 """
 
 import ast
+import logging
 import os
 
 import pytest
+from checkout import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE = os.path.join(ROOT, "vsml_tf")
 
 # Function-local imports of vsml_tf that stay, and why.
@@ -24,6 +25,11 @@ def test_import_contracts_hold():
     pytest.importorskip("importlinter", reason="pip install import-linter")
     from importlinter.cli import lint_imports
 
+    # import-linter configures logging with disable_existing_loggers: re-enable them after
+    # it, or later tests (caplog on absl's logger in tests/runs/test_checkpoints.py) see
+    # no records.
+    enabled = [logger for logger in logging.root.manager.loggerDict.values()
+               if isinstance(logger, logging.Logger) and not logger.disabled]
     cwd = os.getcwd()
     os.chdir(ROOT)
     try:
@@ -31,6 +37,8 @@ def test_import_contracts_hold():
             "an import breaks the layers of .importlinter: run `lint-imports` for which")
     finally:
         os.chdir(cwd)
+        for logger in enabled:
+            logger.disabled = False
 
 
 def _local_package_imports(path: str) -> list[int]:

@@ -14,11 +14,11 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
+from checkout import ROOT
 
 from vsml_tf.runs import builder
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-DATA = os.path.join(HERE, "data", "theta_after_3_iterations")
+DATA = os.path.join(ROOT, "tests", "data", "theta_after_3_iterations")
 
 
 def fingerprint() -> dict:
@@ -34,7 +34,7 @@ def fingerprint() -> dict:
 
 def load_config(name, arg=None):
     spec = importlib.util.spec_from_file_location(
-        name, os.path.join(os.path.dirname(HERE), "configs", f"{name}.py"))
+        name, os.path.join(ROOT, "configs", f"{name}.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.get_config(arg)

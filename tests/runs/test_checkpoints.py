@@ -10,18 +10,12 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-from test_cli import TESTING, make_config
+from checkout import ROOT, TESTING, small_config
 
 from vsml_tf.apps.train import train
 from vsml_tf.runs import builder, checkpoints
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 THETA = "meta_params/.ATTRIBUTES/VARIABLE_VALUE"
-
-
-def small_config(**overrides):
-    """The testing config (as test_cli's), without evaluation during training."""
-    return make_config(**{"evaluation__every": 0, **overrides})
 
 
 @pytest.fixture(scope="module")

@@ -1,16 +1,15 @@
-"""Bad config values are one-line errors before any work (issue 17, defects 7 and 9)."""
+"""Config values: bad ones are one-line errors before any work (issue 17, defects 7
+and 9); a meta-test takes its data settings from the invoking config."""
 
 import os
 import subprocess
 import sys
 
 import pytest
+from checkout import ROOT, TESTING
 
-from vsml_tf.runs import builder
 from vsml_tf.runs import config as config_lib
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TESTING = os.path.join(ROOT, "configs", "testing.py")
+from vsml_tf.runs.config import base_config, with_episodes_of
 
 
 def with_values(**values):
@@ -67,24 +66,6 @@ def test_valid_configs_pass():
                                     training__num_iterations=0, evaluation__every=0))
 
 
-@pytest.mark.parametrize("name", sorted(
-    [f for f in os.listdir(os.path.join(ROOT, "configs")) if f.endswith(".py")
-     and f != "__init__.py"] + ["clone_backprop.py:deep", "clone_backprop.py:digits",
-                                 "gradient.py:from_clone", "gradient.py:clone_first",
-                                 "rand_proj.py:laptop",
-                                 "rand_proj.py:laptop_long",
-                                 "invariances.py:laptop"]))
-def test_shipped_configs_are_valid(name):
-    import importlib.util
-
-    file, _, arg = name.partition(":")
-    spec = importlib.util.spec_from_file_location(file[:-3], os.path.join(ROOT, "configs",
-                                                                          file))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    config_lib.validate(module.get_config(arg or None))
-
-
 def cli(*args):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": ROOT}
     return subprocess.run([sys.executable, "-m", "vsml_tf.apps.train", *args], cwd=ROOT, env=env,
@@ -116,10 +97,21 @@ def test_cli_reports_bad_values_and_files_in_one_line_before_any_work(tmp_path):
         assert not (tmp_path / "run").exists()  # nothing was started
 
 
-def test_strategy_tpu_without_a_tpu_is_a_clear_error():
-    from vsml_tf.core import distribute
+def test_bad_learning_rate_decay_is_rejected_with_the_choices():
+    from vsml_tf.runs.config import ConfigError, validate
 
-    if distribute._tpu_available():
-        pytest.skip("this machine has a TPU")
-    with pytest.raises(ValueError, match="strategy='tpu' but this machine has no TPU"):
-        builder.replicas(with_values(distribution__strategy="tpu"))
+    config = base_config()
+    config.training.learning_rate_decay = "linear"
+    with pytest.raises(ConfigError, match="learning_rate_decay='linear': use one of 'none', "
+                                          "'cosine'"):
+        validate(config)
+
+
+def test_meta_test_reads_data_from_the_invoking_config(tmp_path):
+    learner_config = base_config()
+    learner_config.data.data_dir = "/the/run/machine"
+    config = base_config()
+    config.data.data_dir = str(tmp_path)
+    config.data.source = "files"
+    merged = with_episodes_of(learner_config, config)
+    assert merged.data.data_dir == str(tmp_path) and merged.data.source == "files"

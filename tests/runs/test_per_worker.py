@@ -1,21 +1,18 @@
 """worker_split: selection, resolution of a config per worker, its life in ConfigDict,
-command-line overrides and config.json, and `builder.sampler(..., worker_index)`."""
+command-line overrides and config.json."""
 
 import copy
 import json
 import os
 
-import numpy as np
 import pytest
 from absl import flags
+from checkout import ROOT
 from ml_collections import config_flags
 
-from vsml_tf.datasets.preprocess import glorot_uniform_projection
-from vsml_tf.runs import builder, per_worker
 from vsml_tf.runs import config as config_lib
+from vsml_tf.runs import per_worker
 from vsml_tf.runs.per_worker import WorkerSplit, for_worker, worker_split
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.mark.parametrize("options,repeat", [(["a", "b"], 1), ([1, 2, 3], 2), ([True], 4),
@@ -100,61 +97,3 @@ def test_command_line_override_of_a_field_holding_a_worker_split():
         assert values.config.data.rand_proj == expected
         assert values.config.data.dataset == "mnist"
         config_lib.validate(values.config)
-
-
-def test_sampler_applies_the_workers_config():
-    c = config_lib.base_config()
-    c.seed = 11
-    with c.ignore_type():
-        c.data.rand_proj = worker_split([False, True])
-        c.data.filter_classes = worker_split(["", "0,1,2"])
-        c.data.pad_classes = worker_split([0, 12])
-    learner = builder.new_learner(c)
-    by_worker = [builder.sampler(c, learner, "digits", "train", 5, worker_index=i)
-                 for i in range(4)]
-    assert [s.preprocessor.projection is None for s in by_worker] == [True, False, True, False]
-    assert [s.dataset.num_classes for s in by_worker] == [10, 3, 10, 3]
-    assert [s.num_classes for s in by_worker] == [10, 12, 10, 12]
-    np.testing.assert_array_equal(by_worker[1].preprocessor.projection,
-                                  glorot_uniform_projection(64, 11, 1))
-    assert not np.allclose(by_worker[1].preprocessor.projection,
-                           by_worker[3].preprocessor.projection)
-    # Workers share one loaded copy of the dataset (and its tensors).
-    assert by_worker[0].dataset is by_worker[2].dataset
-    assert by_worker[0]._images is by_worker[2]._images
-    # A dataset mix: worker i trains on options[i % 2].
-    mix = worker_split(["digits", "random"])
-    assert [builder.sampler(c, learner, mix, "train", 5, worker_index=i).dataset.name
-            for i in range(3)] == ["digits", "random", "digits"]
-
-
-@pytest.mark.parametrize("scope,projected,filtered", [
-    ("shape", False, False), ("none", False, False), ("all", True, True)])
-def test_meta_test_preprocessing_scope(scope, projected, filtered):
-    c = config_lib.base_config()
-    c.data.rand_proj = True
-    c.data.filter_classes = "3,4"
-    c.data.pad_inputs = "10x10x1"
-    c.data.pad_classes = 20
-    c.data.resize = "6x6"
-    c.evaluation.preprocessing = scope
-    learner = builder.new_learner(c)
-    sampler = builder.sampler(c, learner, "digits", "test", 5)
-    assert (sampler.preprocessor.projection is not None) == projected
-    assert (sampler.dataset.num_classes == 2) == filtered
-    assert sampler.example_shape == (100,)  # resized to 6x6 or not, padded to 10x10
-    assert (sampler.preprocessor.resize is not None) == (scope != "none")
-    assert sampler.num_classes == 20
-    train = builder.sampler(c, learner, "digits", "train", 5)
-    assert train.preprocessor.projection is not None and train.dataset.num_classes == 2
-
-
-def test_few_shot_sampler_from_config():
-    c = config_lib.base_config()
-    c.data.ways, c.data.shots = 3, 2
-    learner = builder.new_learner(c)
-    sampler = builder.sampler(c, learner, "digits", "test", 7)
-    assert (sampler.ways, sampler.shots, sampler.steps, sampler.num_classes) == (3, 2, 7, 3)
-    with pytest.raises(ValueError, match="set training.episode_length and "
-                                         "evaluation.episode_length to 7"):
-        builder.sampler(c, learner, "digits", "train", 500)

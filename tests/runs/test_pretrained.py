@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+from checkout import ROOT
 from learner_workdirs import write_workdir
 from official_format import require_shared_mnist
 
@@ -19,7 +20,6 @@ from vsml_tf.meta.meta_test import meta_test
 from vsml_tf.runs import builder, curves, loading, pretrained, workdir
 from vsml_tf.runs.config import base_config
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECHECK_EPISODES = 8
 OFFLINE = ("digits", "sum", "random")  # bundled or synthetic: no files needed
 
@@ -87,23 +87,6 @@ def test_export_load_and_evaluate_pretrained_cli(tmp_path, monkeypatch):
     assert proc.returncode == 2 and "No shipped learner 'nope'" in proc.stderr
 
 
-def test_init_from_a_shipped_learner_starts_from_its_meta_parameters():
-    """training.init_from=NAME (a curriculum from a shipped learner): theta holds its
-    values exactly; a learner of another size is refused with both sizes named."""
-    import tensorflow as tf
-
-
-    name = pretrained.names()[0]
-    values = pretrained.meta_params(pretrained.directory(name))
-    theta = tf.Variable(tf.zeros(values.shape))
-    assert name in loading.init_from(theta, name)
-    np.testing.assert_array_equal(theta.numpy(), values)
-    with pytest.raises(UserError, match=f"{values.size} meta-parameters"):
-        loading.init_from(tf.Variable(tf.zeros(values.size + 1)), name)
-    with pytest.raises(UserError, match="neither a workdir with checkpoints nor a shipped"):
-        loading.init_from(theta, "no_such_run_or_learner")
-
-
 def test_window_table_of_curves_holding_several_learners(tmp_path):
     """A clone's meta-test holds the clone and the SGD it clones: the export takes the
     named learner's windows, and without a name refuses instead of mixing them."""
@@ -123,26 +106,6 @@ def test_window_table_of_curves_holding_several_learners(tmp_path):
         a, b = map(int, window.split("-"))
         np.testing.assert_allclose(stored["per_episode"],
                                    results[0]["accuracy"][:, a:b].mean(1), atol=1e-4)
-
-
-def test_gradient_from_clone_config_starts_from_the_shipped_clone():
-    """configs/gradient.py:from_clone names a shipped learner whose network settings are
-    its own: init_from loads it into that config's learner, value for value."""
-    import importlib.util
-
-    import tensorflow as tf
-
-
-    spec = importlib.util.spec_from_file_location(
-        "gradient_config", os.path.join(ROOT, "configs", "gradient.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    config = module.get_config("from_clone")
-    learner, _ = builder.build_learner(config)
-    theta = tf.Variable(tf.zeros(builder.runner(config, learner).layout.size))
-    loading.init_from(theta, config.training.init_from)
-    np.testing.assert_array_equal(
-        theta.numpy(), pretrained.meta_params(pretrained.directory(config.training.init_from)))
 
 
 @pytest.mark.parametrize("name", pretrained.names() or

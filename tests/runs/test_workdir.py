@@ -7,13 +7,11 @@ import subprocess
 import sys
 
 import pytest
-from test_checkpoints import small_config
+from checkout import ROOT, TESTING, small_config
 
 from vsml_tf.apps.train import train
 from vsml_tf.runs import workdir as workdir_lib
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TESTING = os.path.join(ROOT, "configs", "testing.py")
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": ROOT,
        "WANDB_MODE": "offline"}
 

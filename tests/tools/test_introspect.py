@@ -1,25 +1,24 @@
-"""Introspection: occurrence counting against a brute-force count, the labels it reads
-are the ones the learner was shown, class subsets at meta-test, online SGD rebuilt for
-other episode shapes, and the command end to end on the shipped learner."""
+"""Introspection: occurrence counting against a brute-force count, baseline specs, its
+plots in the shared style, and the command end to end on the shipped learner."""
 
 import csv
 import os
 import subprocess
 import sys
 
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import tensorflow as tf
+from checkout import ROOT
+from eval_configs import digits_config
 
-from vsml_tf.apps import evaluate
 from vsml_tf.core.errors import UserError
-from vsml_tf.meta.meta_test import _chunk_seeds, episode_labels, meta_test
-from vsml_tf.meta.runner import meta_test_seeds
-from vsml_tf.runs import builder, loading, pretrained
-from vsml_tf.runs.config import base_config, with_episodes_of
+from vsml_tf.meta.meta_test import meta_test
+from vsml_tf.runs import builder, curves, loading, pretrained
+from vsml_tf.runs.config import with_episodes_of
 from vsml_tf.tools import introspect
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_occurrence_index_counts_earlier_steps_of_the_same_class():
@@ -37,70 +36,6 @@ def test_occurrence_index_counts_earlier_steps_of_the_same_class():
             assert means[k - 1] == pytest.approx(np.mean(picked))
         else:
             assert np.isnan(means[k - 1])
-
-
-def digits_config(**evaluation):
-    config = base_config()
-    config.evaluation.datasets = "digits"
-    config.evaluation.episode_length = 30
-    config.evaluation.num_episodes = 5
-    config.evaluation.chunk = 2
-    for key, value in evaluation.items():
-        config.evaluation[key] = value
-    return config
-
-
-def test_episode_labels_are_the_labels_meta_test_shows_the_learner():
-    config = digits_config()
-    learner, _ = builder.build_learner(config)
-    sampler = builder.sampler(config, learner, "digits", "test", 30)
-    labels = episode_labels(sampler, 5, seed=3, chunk=2)
-    assert labels.shape == (5, 30, 1)
-    shown = []
-    for seeds in _chunk_seeds(5, 3, 2):  # the calls meta_test makes
-        _, ys = sampler.sample(meta_test_seeds(seeds)[0])
-        shown.append(np.argmax(ys.numpy(), -1).transpose(1, 0, 2))
-    np.testing.assert_array_equal(labels, np.concatenate(shown)[:5])
-
-
-def test_evaluation_filter_classes_keeps_those_classes_relabeled_in_order():
-    from vsml_tf import datasets
-
-    config = digits_config(filter_classes="5,8")
-    learner, _ = builder.build_learner(config)
-    sampler = builder.sampler(config, learner, "digits", "test", 30)
-    assert sampler.num_classes == 2
-    index, labels = sampler.episode_indices(meta_test_seeds(
-        next(_chunk_seeds(2, 0, 2)))[0])
-    full = datasets.load("digits", "test")
-    kept = full.labels[np.isin(full.labels, [5, 8])]
-    np.testing.assert_array_equal(np.where(kept[index.numpy()] == 5, 0, 1), labels.numpy())
-
-
-def test_online_sgd_is_rebuilt_for_episodes_of_another_shape():
-    """Set up on digits (64 inputs, 10 classes), meta-tested on 'sum' (784 inputs, 2
-    classes) with no padding; a learner with meta-parameters is left as it is."""
-    config = digits_config()
-    config.learner = "sgd"
-    config.evaluation.datasets = "digits,sum"
-    runner, theta = builder.load_meta_params(config, None)
-    results = evaluate.meta_test_datasets(config, runner, theta)
-    assert [r["accuracy"].shape for r in results] == [(5, 30), (5, 30)]
-    vsml = digits_config()
-    learner, _ = builder.build_learner(vsml)
-    run = builder.runner(vsml, learner)
-    sampler = builder.sampler(vsml, learner, "sum", "test", 30)
-    assert builder.runner_for_episodes(vsml, run, sampler) is run
-
-
-def test_meta_test_reads_data_from_the_invoking_config(tmp_path):
-    learner_config = base_config()
-    learner_config.data.data_dir = "/the/run/machine"
-    config = base_config()
-    config.data.data_dir = str(tmp_path)
-    config.data.source = "files"
-    merged = with_episodes_of(learner_config, config)
-    assert merged.data.data_dir == str(tmp_path) and merged.data.source == "files"
 
 
 def test_bad_baseline_specs_are_one_line_errors():
@@ -147,3 +82,31 @@ def test_introspect_command_on_the_shipped_learner(tmp_path):
                                rtol=1e-4)
     for name in ("occurrences_digits.png", "episode_digits_all.png", "episode_digits_2.png"):
         assert (out / name).stat().st_size > 1000
+
+
+def test_introspect_plots_use_the_shared_styles_and_chance_line(tmp_path, monkeypatch):
+    from vsml_tf.tools import introspect
+
+    rows = [dict(learner=label, dataset="digits", classes="all", occurrence=k,
+                 accuracy=0.5, p_true=0.4, count=3)
+            for label in ("vsml", "sgd_linear (tuned, lr 0.1)") for k in (1, 2, 3)]
+    episode_rows = [dict(learner=label, dataset="digits", classes=c, step=t, label=0,
+                         first=int(t == 0), p_true=0.3)
+                    for label in ("vsml", "sgd_linear (tuned, lr 0.1)")
+                    for c in ("all", "2") for t in range(5)]
+    figures = []
+    monkeypatch.setattr(curves, "save_png", lambda fig, path, dpi=110: figures.append(
+        (os.path.basename(path), fig)))
+    introspect._plot(str(tmp_path), rows, episode_rows)
+    styles = curves.curve_styles(["vsml", "sgd_linear (tuned, lr 0.1)"])
+    names = [name for name, _ in figures]
+    assert names == ["occurrences_digits.png", "episode_digits_all.png",
+                     "episode_digits_2.png"]
+    for (name, fig), chance in zip(figures, (0.1, 0.1, 0.5)):
+        for ax in fig.axes:
+            drawn = {line.get_label(): line for line in ax.lines}
+            for label, style in styles.items():
+                assert matplotlib.colors.to_hex(drawn[label].get_color()) == \
+                    style["color"].lower()
+            assert drawn[f"chance (1/{round(1 / chance)})"].get_ydata()[0] == chance
+        plt.close(fig)

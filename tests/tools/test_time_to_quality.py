@@ -6,11 +6,10 @@ import os
 
 import numpy as np
 import pytest
+from checkout import ROOT
 
 from vsml_tf.core.errors import UserError
 from vsml_tf.tools import time_to_quality as ttq
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def tiny_config():

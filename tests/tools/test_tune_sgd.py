@@ -9,12 +9,12 @@ import sys
 
 import numpy as np
 import pytest
+from checkout import ROOT
 
 from vsml_tf.core.errors import UserError
 from vsml_tf.runs import curves
 from vsml_tf.tools import tune_sgd
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EPISODES = ["--config.evaluation.episode_length=40", "--config.evaluation.num_episodes=4",
             "--config.evaluation.chunk=4"]
 

@@ -1,5 +1,6 @@
-"""The laptop Fig. 8 grid: its commands run end to end on tiny settings, and the table's
-cells are the window means of the curves they wrote (recomputed here from the CSVs)."""
+"""The laptop Fig. 8 grid (configs/sweeps/fig8_laptop.py): its commands run end to end on
+tiny settings, the table's cells are the window means of the curves they wrote (recomputed
+here from the CSVs), and --shipped's figures label fixed and permuted labels."""
 
 import csv
 import importlib.util
@@ -9,8 +10,10 @@ import sys
 from collections import defaultdict
 
 import numpy as np
+from checkout import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from vsml_tf.runs import curves
+
 spec = importlib.util.spec_from_file_location(
     "fig8_laptop", os.path.join(ROOT, "configs", "sweeps", "fig8_laptop.py"))
 SWEEP = importlib.util.module_from_spec(spec)
@@ -89,3 +92,52 @@ def test_grid_commands_and_table(tmp_path):
     assert len(figures["digits"]) == 2 * len(learners) + 1
     SWEEP.main([run, "--table"])
     assert os.path.getsize(os.path.join(run, "fig8_sum.png")) > 1000
+
+
+def result(learner, dataset="mnist", episodes=3, steps=50, seed=0, p=0.5):
+    rng = np.random.default_rng(seed)
+    acc = (rng.random((episodes, steps)) < p).astype(float)
+    return dict(learner=learner, dataset=dataset, accuracy=acc, loss=1 - acc)
+
+
+def load_sweep():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "fig8_laptop", os.path.join(ROOT, "configs", "sweeps", "fig8_laptop.py"))
+    sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sweep)
+    return sweep
+
+
+def test_fig8_shipped_figures_label_fixed_and_permuted(tmp_path, monkeypatch):
+    """--shipped's layout (no tuning.csv): the learners meta-tested with permuted labels
+    are the meta-learned ones, each drawn twice (solid, dashed); the baseline once."""
+    sweep = load_sweep()
+    run = str(tmp_path)
+    fixed = [result(n, d, seed=i) for i, n in enumerate(["vsml", "vsml_long", "adam_hidden"])
+             for d in ("mnist", "digits")]
+    permuted = [result(n, d, seed=9) for n in ("vsml", "vsml_long") for d in ("mnist", "digits")]
+    curves.write_csv(os.path.join(run, "fixed", "eval", "curves.csv"), fixed)
+    curves.write_csv(os.path.join(run, "permuted", "curves.csv"), permuted)
+    table, figures = sweep.grid(run)
+    rows = [line.split("|")[1:3] for line in table.splitlines()[2:]]
+    assert [[c.strip() for c in row] for row in rows] == [
+        ["vsml", "fixed"], ["vsml", "permuted"], ["vsml_long", "fixed"],
+        ["vsml_long", "permuted"], ["adam_hidden", "either"]]
+    assert [r["learner"] for r in figures["mnist"]] == [
+        "vsml (fixed)", "vsml (permuted)", "vsml_long (fixed)", "vsml_long (permuted)",
+        "adam_hidden lr=0.0003"]
+    plotted = []
+    monkeypatch.setattr(curves, "plot", lambda path, shown, title=None: plotted.append(
+        (os.path.basename(path), title)))
+    sweep.main([run, "--table"])
+    assert plotted == [("fig8_mnist.png", "Meta-trained on MNIST, meta-tested on mnist: "
+                                          "fixed vs permuted labels"),
+                       ("fig8_digits.png", "Meta-trained on MNIST, meta-tested on digits: "
+                                           "fixed vs permuted labels")]
+    commands = sweep.shipped_commands("R", "D")
+    assert len(commands) == 2 and "--config.evaluation.permute_labels=True" in commands[1]
+    assert "adam_hidden=sgd" in commands[0] and "adam_hidden" not in commands[1]
+    assert all("vsml=mnist_rand_proj_laptop,vsml_long=mnist_rand_proj_laptop_long" in c
+               for c in commands)

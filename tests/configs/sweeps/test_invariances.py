@@ -1,6 +1,6 @@
-"""The invariance experiment: its config gives each worker its combination, and the
-meta-test sweep's variants do what their names say -- checked on the episodes they
-build and by running the sweep's commands on a tiny run."""
+"""The invariance meta-test sweep (configs/sweeps/invariances.py): its variants do what
+their names say -- checked on the episodes they build and by running the sweep's commands
+on a tiny run."""
 
 import importlib.util
 import os
@@ -8,11 +8,10 @@ import subprocess
 import sys
 
 import pytest
+from checkout import ROOT
 
 from vsml_tf.runs import builder, per_worker
 from vsml_tf.runs.config import validate
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def load(path):
@@ -32,18 +31,6 @@ def digits_config():
     config.evaluation.datasets = "digits"
     config.evaluation.episode_length = 12
     return config
-
-
-def test_each_worker_gets_its_projection_size_and_classes():
-    config = CONFIG.get_config("laptop")
-    validate(config)
-    assert per_worker.period(config) == 8
-    data = [per_worker.for_worker(config, w).data for w in range(8)]
-    assert [d.rand_proj for d in data] == [False, True] * 4
-    assert [d.resize for d in data] == CONFIG.LAPTOP_RESIZE
-    sizes = [len(d.filter_classes.split(",")) if d.filter_classes else 10 for d in data]
-    assert sizes == [10, 10, 3, 4, 10, 6, 7, 10]
-    assert builder.num_shards(config, 1) == 8
 
 
 def with_overrides(config, overrides):

@@ -129,6 +129,7 @@ def test_in_episode_batches_wait_for_a_full_step(tmp_path):
     assert len(whole._pending[0]) == 1  # the 9th example waits for a partner
 
 
+@pytest.mark.slow
 def test_conv_learner_takes_images(tmp_path):
     write_workdir(str(tmp_path), vsml_config(layers="conv4s2,dense"))
     X, y = digits()
@@ -191,6 +192,7 @@ def test_pickled_classifier_continues_learning_identically():
     np.testing.assert_array_equal(clf.predict_proba(X[30:40]), copy.predict_proba(X[30:40]))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(SHIPPED not in pretrained.names(), reason=f"{SHIPPED} is not shipped")
 def test_shipped_learner_learns_digits_online():
     X, y = digits()

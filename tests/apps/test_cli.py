@@ -6,6 +6,8 @@ from checkout import TESTING, cli
 
 from vsml_tf.runs import config as config_lib
 
+pytestmark = pytest.mark.slow  # every test here takes more than ~5 s
+
 
 @pytest.mark.parametrize("arg,key,hint", [
     ("--config.es.popluation_size=3", "es.popluation_size", "es.population_size"),

@@ -7,6 +7,8 @@ import tensorflow as tf
 
 from vsml_tf.apps import clone as clone_app
 
+pytestmark = pytest.mark.slow  # every test here takes more than ~5 s
+
 
 def test_init_from_clone_starts_meta_training_from_the_clone_vsml_train_makes(tmp_path):
     """training.init_from='clone' clones first: the meta-trainer starts from exactly the

@@ -18,6 +18,7 @@ from vsml_tf.apps.train import train
 from vsml_tf.runs import workdir as workdir_lib
 
 
+@pytest.mark.slow
 def test_train_with_worker_splits_then_meta_test_on_mnist_at_native_size(tmp_path):
     data_dir = require_shared_mnist()
     workdir = str(tmp_path / "run")
@@ -51,6 +52,7 @@ def test_train_with_worker_splits_then_meta_test_on_mnist_at_native_size(tmp_pat
         "fashion_mnist/t10k-images-idx3-ubyte.gz" in last and "zalandoresearch" in last
 
 
+@pytest.mark.slow
 def test_shipped_learner_meta_tests_every_dataset_from_official_files(tmp_path):
     """The results command for users who have the files: `vsml-evaluate --pretrained`
     with `data.data_dir` (the shipped learner's own run had another one) reads
@@ -85,6 +87,7 @@ def test_shipped_learner_meta_tests_every_dataset_from_official_files(tmp_path):
     assert [len([r for r in rows if r["dataset"] == n]) for n in names] == [24] * 4
 
 
+@pytest.mark.slow
 def test_evaluate_without_checkpoint_says_what_to_do(tmp_path):
     result = cli("evaluate", f"--config={TESTING}", f"--workdir={tmp_path}")
     assert result.returncode != 0
@@ -102,6 +105,7 @@ def test_online_sgd_learns_and_draws_fresh_weights_per_episode(tmp_path):
     assert len({round(float(l), 5) for l in loss[:, 0]}) == 8  # different initial weights
 
 
+@pytest.mark.slow
 def test_compare_learners_on_the_same_episodes(tmp_path):
     runs = {}
     for learner in ("hebbian", "fwp"):

@@ -20,6 +20,8 @@ from checkout import ROOT, TESTING, cli, make_config
 from vsml_tf.apps.train import train
 from vsml_tf.runs import checkpoints
 
+pytestmark = pytest.mark.slow  # every test here takes more than ~5 s
+
 
 def test_baseline_resume_equals_uninterrupted_run(tmp_path):
     """Weights that depend on the data are created later than VSML's, still from the seed."""

@@ -17,6 +17,8 @@ from vsml_tf.runs import builder
 from vsml_tf.runs import config as config_lib
 
 
+@pytest.mark.slow
+@pytest.mark.distributed
 @pytest.mark.parametrize("config", ["configs/quickstart.py:es", "configs/gradient.py",
                                     "configs/quickstart.py --config.clone.iterations=20"])
 def test_mirrored_and_multi_worker_equal_one_replica_bit_for_bit(tmp_path, config):
@@ -55,6 +57,8 @@ def free_ports(n):
     return ports
 
 
+@pytest.mark.slow
+@pytest.mark.distributed
 def test_sigterm_on_one_worker_stops_all_workers_together(tmp_path):
     workdir = tmp_path / "run"
     ports = free_ports(2)
@@ -112,6 +116,8 @@ def consecutive_free_ports(n):
     raise RuntimeError("no consecutive free ports")
 
 
+@pytest.mark.slow
+@pytest.mark.distributed
 def test_slurm_environment_drives_multi_worker_training(tmp_path, one_replica):
     """Two tasks of a Slurm job step on one node, as srun sets their environment: the
     real SlurmClusterResolver builds the cluster and training matches one replica."""
@@ -132,6 +138,8 @@ def test_slurm_environment_drives_multi_worker_training(tmp_path, one_replica):
     np.testing.assert_array_equal(slurm_theta, single)
 
 
+@pytest.mark.slow
+@pytest.mark.distributed
 def test_worker_split_follows_the_global_shard_index(tmp_path, one_replica):
     """Half the shards meta-train with a random projection: one device (all shards) and
     two replicas (half the shards each) compute the same update, which differs from no
@@ -147,6 +155,8 @@ def test_worker_split_follows_the_global_shard_index(tmp_path, one_replica):
     assert np.abs(no_split - one_device).max() > 1e-4
 
 
+@pytest.mark.slow
+@pytest.mark.distributed
 def test_chief_without_its_workers_exits_after_the_startup_timeout(tmp_path):
     """A worker that dies before joining (here: never started) no longer hangs the chief:
     it exits non-zero with a one-line message after distribution.startup_timeout_s."""
@@ -168,6 +178,8 @@ def test_chief_without_its_workers_exits_after_the_startup_timeout(tmp_path):
     assert time.time() - started < 240
 
 
+@pytest.mark.slow
+@pytest.mark.distributed
 def test_launcher_forwards_sigterm_waits_and_returns_the_workers_status(tmp_path):
     """SIGTERM to the launcher: both workers stop after the same iteration, the chief
     checkpoints, and the launcher exits 0 only after they have (it returned 143 at once)."""

@@ -31,7 +31,8 @@ def _missing() -> str | None:
 MISSING = _missing()
 if MISSING and os.environ.get("VSML_REQUIRE_HOROVOD") == "1":
     raise RuntimeError(f"VSML_REQUIRE_HOROVOD=1 but {MISSING}")
-pytestmark = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
+pytestmark = [pytest.mark.horovod, pytest.mark.distributed, pytest.mark.slow,
+              pytest.mark.skipif(MISSING is not None, reason=MISSING or "")]
 
 HVD_ENV = {**ENV, "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, ENV.get("PYTHONPATH")]))}
 HOROVODRUN = ["horovodrun", "-np", "2", "-H", "localhost:2", "--gloo",

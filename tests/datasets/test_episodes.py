@@ -71,6 +71,7 @@ def few_shot_dataset(classes=12, per_class=(4, 9)):
     return ArrayDataset("toy", images, labels, classes, scale=1.0)
 
 
+@pytest.mark.slow
 def test_few_shot_episode_structure():
     d = few_shot_dataset()
     ways, shots, members = 5, 3, 64

@@ -1,8 +1,11 @@
 """The synthetic datasets (random, sum)."""
 
 import numpy as np
+import pytest
 
 from vsml_tf import datasets
+
+pytestmark = pytest.mark.slow  # every test here takes more than ~5 s
 
 
 def test_synthetic_datasets():

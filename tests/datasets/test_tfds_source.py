@@ -48,6 +48,7 @@ def _canonical(dataset):
     return dataset.images[order], dataset.labels[order]
 
 
+@pytest.mark.slow
 def test_tfds_source_equals_official_files(tfds_dir):
     from_tfds = datasets.load("mnist", "test", source="tfds", tfds_data_dir=tfds_dir,
                               tfds_download=False)
@@ -62,6 +63,7 @@ def test_tfds_source_equals_official_files(tfds_dir):
     assert len(train) == 60000
 
 
+@pytest.mark.slow
 def test_auto_source_falls_back_to_tfds_and_says_where_it_looked(tfds_dir, tmp_path):
     # No tmp_path/mnist/: 'auto' uses TFDS (here the prepared directory).
     dataset = datasets.load("mnist", "test", data_dir=str(tmp_path), tfds_data_dir=tfds_dir,

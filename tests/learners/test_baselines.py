@@ -285,6 +285,7 @@ def test_keras_call_and_shape_errors():
         OnlineGradientLearner(optimizer="adamw")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("learner", META_LEARNED)
 @pytest.mark.parametrize("algorithm", ["es", "gradient"])
 def test_meta_training_steps_run_compiled(learner, algorithm):

@@ -153,6 +153,7 @@ def test_shared_params_equal_per_member_copies(layers, input_shape):
                                rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("layers,input_shape", [("dense", (64,)), ("dense16,dense", (20,))])
 def test_population_split_into_parts_computes_the_same_bits(layers, input_shape):
     """What replicas do: each runs part of the population. Every member's episode must

@@ -27,6 +27,7 @@ def copy_state(source: MetaTrainer, target: MetaTrainer):
         a.assign(b)
 
 
+@pytest.mark.slow
 def test_curriculum_iterations_use_its_episodes_and_step_then_the_main_ones():
     """A trainer with a 2-iteration curriculum (3-step episodes, lr 0.05) then 6-step
     episodes at lr 0.01 equals, bit for bit, a plain trainer on 3-step episodes at 0.05
@@ -52,6 +53,7 @@ def test_curriculum_iterations_use_its_episodes_and_step_then_the_main_ones():
     assert float(staged.optimizer.learning_rate) == pytest.approx(0.01)
 
 
+@pytest.mark.slow
 def test_curriculum_resumes_mid_way_as_the_uninterrupted_run():
     """State copied after iteration 1 of a 2-iteration curriculum (as a checkpoint
     restores it) continues with the curriculum's second iteration, then the main one."""
@@ -69,6 +71,7 @@ def test_curriculum_resumes_mid_way_as_the_uninterrupted_run():
     np.testing.assert_array_equal(whole.theta.numpy(), resumed.theta.numpy())
 
 
+@pytest.mark.slow
 def test_es_and_gradient_steps_run_compiled():
     trainer = es_trainer(digits_sampler(), population_size=2, sigma=0.05,
                          learning_rate=0.025, seed=0)
@@ -78,6 +81,7 @@ def test_es_and_gradient_steps_run_compiled():
     assert not np.array_equal(before, trainer.theta.numpy())
 
 
+@pytest.mark.slow
 def test_gradient_meta_training_steps_lower_meta_loss():
     """Adam steps along the meta-gradient of fixed episodes lower their meta-loss."""
     trainer = gradient_trainer(digits_sampler(10), meta_batch_size=4, learning_rate=0.02,
@@ -107,6 +111,7 @@ def test_shard_pieces_give_each_replica_whole_shards():
         shard_pieces(0, 1, 8, 3)
 
 
+@pytest.mark.slow
 def test_shards_with_the_same_episodes_share_one_compiled_piece(monkeypatch):
     """Shards whose episodes are equal (rand_proj off) share a sampler and so one
     compiled function; a per-worker random projection keeps its own. Theta is bit for bit
@@ -137,6 +142,7 @@ def test_shards_with_the_same_episodes_share_one_compiled_piece(monkeypatch):
     assert sum(key[0] == "evaluate" for key in separate._piece_fns) == 4
 
 
+@pytest.mark.slow
 def test_cosine_decay_follows_the_curriculum_and_reaches_zero_at_the_end():
     """training.learning_rate_decay='cosine': the curriculum's rate for its iterations,
     then 0.5 rate (1 + cos(pi k / K)) for the K remaining iterations k = 0..K-1, read

@@ -4,7 +4,10 @@ import os
 import subprocess
 import sys
 
+import pytest
 from checkout import ROOT
+
+pytestmark = pytest.mark.slow  # every test here takes more than ~5 s
 
 
 def test_every_module_imports_in_one_process():

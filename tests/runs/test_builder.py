@@ -38,6 +38,7 @@ def test_evaluation_filter_classes_keeps_those_classes_relabeled_in_order():
     np.testing.assert_array_equal(np.where(kept[index.numpy()] == 5, 0, 1), labels.numpy())
 
 
+@pytest.mark.slow
 def test_online_sgd_is_rebuilt_for_episodes_of_another_shape():
     """Set up on digits (64 inputs, 10 classes), meta-tested on 'sum' (784 inputs, 2
     classes) with no padding; a learner with meta-parameters is left as it is."""

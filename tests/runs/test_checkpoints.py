@@ -86,6 +86,7 @@ def test_restore_takes_the_newest_checkpoint_that_reads_back(trained, tmp_path, 
     assert tf.train.latest_checkpoint(folder).endswith(f"ckpt-{expected}")
 
 
+@pytest.mark.slow
 def test_resume_past_a_damaged_checkpoint_equals_the_uninterrupted_run(trained, tmp_path):
     workdir = copy_of(trained, tmp_path)
     folder = checkpoints.directory(workdir)
@@ -108,6 +109,7 @@ def test_every_checkpoint_damaged_is_an_error_not_a_restart(trained, tmp_path):
         manager.restore_or_initialize()
 
 
+@pytest.mark.slow
 def test_rotation_keeps_max_to_keep_checkpoints_and_lists_them(tmp_path):
     workdir = str(tmp_path / "run")
     train(small_config(checkpoint__every=1, checkpoint__max_to_keep=2), workdir)
@@ -118,6 +120,7 @@ def test_rotation_keeps_max_to_keep_checkpoints_and_lists_them(tmp_path):
         ["ckpt-3", "ckpt-4"]
 
 
+@pytest.mark.slow
 def test_evaluate_falls_back_and_finds_checkpoints_without_a_state_file(trained, tmp_path):
     workdir = copy_of(trained, tmp_path)
     folder = checkpoints.directory(workdir)

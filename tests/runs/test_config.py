@@ -72,6 +72,7 @@ def cli(*args):
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_cli_reports_bad_values_and_files_in_one_line_before_any_work(tmp_path):
     bad_syntax = tmp_path / "bad.py"
     bad_syntax.write_text("from vsml_tf.runs.config import base_config\n"

@@ -48,6 +48,7 @@ def test_gradient_from_clone_config_starts_from_the_shipped_clone():
         theta.numpy(), pretrained.meta_params(pretrained.directory(config.training.init_from)))
 
 
+@pytest.mark.slow
 def test_init_from_loads_bit_exact_and_rejects_other_sizes(tmp_path):
     from configs import testing
     from vsml_tf.apps import train

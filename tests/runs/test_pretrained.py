@@ -24,6 +24,7 @@ RECHECK_EPISODES = 8
 OFFLINE = ("digits", "sum", "random")  # bundled or synthetic: no files needed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", pretrained.names() or
                          [pytest.param("none", marks=pytest.mark.skip("no learner shipped"))])
 def test_shipped_learner_matches_its_metadata(name):
@@ -53,6 +54,7 @@ def test_shipped_learner_matches_its_metadata(name):
                                                        abs=0.02), (dataset, window)
 
 
+@pytest.mark.slow
 def test_export_load_and_evaluate_pretrained_cli(tmp_path, monkeypatch):
     config = base_config()
     config.evaluation.episode_length = 12

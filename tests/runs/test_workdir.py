@@ -44,6 +44,7 @@ def test_meaning_changing_keys_are_listed_and_others_ignored():
     assert workdir_lib.differences(recorded, small_config()) == []
 
 
+@pytest.mark.slow
 def test_rerun_with_another_learner_stops_and_keeps_config_json(trained):
     before = open(os.path.join(trained, "config.json")).read()
     result = cli(f"--workdir={trained}", "--config.learner=hebbian", "--config.seed=1")
@@ -55,6 +56,7 @@ def test_rerun_with_another_learner_stops_and_keeps_config_json(trained):
     assert open(os.path.join(trained, "config.json")).read() == before
 
 
+@pytest.mark.slow
 def test_allow_config_change_continues_on_purpose(trained, tmp_path):
     import shutil
 
@@ -69,6 +71,7 @@ def test_allow_config_change_continues_on_purpose(trained, tmp_path):
     assert json.load(open(os.path.join(workdir, "config.json")))["seed"] == 5
 
 
+@pytest.mark.slow
 def test_second_process_on_a_workdir_is_locked_out(tmp_path):
     workdir = str(tmp_path / "run")
     holder = subprocess.Popen(

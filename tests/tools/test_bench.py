@@ -1,8 +1,10 @@
 """vsml-bench's A/B statistics: interleaved rounds, the median ratio, inconclusive results."""
 
 import numpy as np
+import pytest
 
 
+@pytest.mark.slow
 def test_bench_interleaves_rounds_and_reports_the_median_ratio():
     """`vsml-bench --episode_only --rounds=2` end to end, in its own subprocesses: one JSON
     line per run, fast and reference alternating, the table's speedup the median of the

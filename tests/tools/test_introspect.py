@@ -45,6 +45,7 @@ def test_bad_baseline_specs_are_one_line_errors():
             introspect.parse_baseline(spec)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif("quickstart_digits" not in pretrained.names(),
                     reason="the shipped quickstart learner is not installed")
 def test_introspect_command_on_the_shipped_learner(tmp_path):

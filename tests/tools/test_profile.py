@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from vsml_tf.tools import profile
@@ -44,6 +45,7 @@ def test_classifies_forward_loop_backward_loop_and_gradient_matmuls():
     assert all(loop != "outside loops" for loop, _ in dots)
 
 
+@pytest.mark.slow
 def test_profile_attributes_a_gradient_iteration():
     """`vsml-bench --profile` end to end (the trace runs in its own process: XLA reads
     its flags once): a backprop workload spends time in both loops, gradient matmuls

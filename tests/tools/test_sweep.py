@@ -3,9 +3,12 @@
 import subprocess
 import sys
 
+import pytest
 from checkout import ROOT
 
 from vsml_tf.tools import sweep
+
+pytestmark = pytest.mark.slow  # every test here takes more than ~5 s
 
 
 def test_sweep_points_become_config_flags(tmp_path):

@@ -41,6 +41,7 @@ def test_the_bar_reads_the_two_windows():
     assert not ttq.windows_pass(acc, 0.55, 0.80)[0]
 
 
+@pytest.mark.slow
 def test_stops_at_the_first_confirmed_pass_or_gives_up():
     lines = []
     reached = ttq.time_to_quality(tiny_config(), every=2, quick=2, episodes=2,

@@ -47,6 +47,7 @@ def test_best_per_window_is_the_maximum_over_learning_rates():
     assert best[("d", "sgd_linear", w2)] == (0.7, 0.1)
 
 
+@pytest.mark.slow
 def test_grid_points_equal_vsml_evaluate_of_the_same_baseline(tmp_path):
     """Two learning rates of linear Adam on 40-step digit episodes, with the quickstart's
     VSML compared: tuning.csv holds exactly the window means of `vsml-evaluate

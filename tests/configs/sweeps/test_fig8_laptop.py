@@ -10,6 +10,7 @@ import sys
 from collections import defaultdict
 
 import numpy as np
+import pytest
 from checkout import ROOT
 
 from vsml_tf.runs import curves
@@ -39,6 +40,7 @@ def window_means(path):
             for key, by_step in acc.items()}
 
 
+@pytest.mark.slow
 def test_grid_commands_and_table(tmp_path):
     run = str(tmp_path / "fig8")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "WANDB_MODE": "offline"}

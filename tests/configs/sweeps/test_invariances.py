@@ -57,6 +57,7 @@ def test_sweep_variants_build_the_episodes_they_name(name):
     assert (pre.permutation is not None) == (name == "shuffle_pixels")
 
 
+@pytest.mark.slow
 def test_sweep_commands_meta_test_a_run_into_one_table(tmp_path):
     run = tmp_path / "run"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "WANDB_MODE": "offline"}

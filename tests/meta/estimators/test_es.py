@@ -15,6 +15,7 @@ def quadratic(theta, a, Q):
     return 0.5 * tf.reduce_sum(tf.linalg.matvec(Q, d, transpose_a=False) * d, axis=-1)
 
 
+@pytest.mark.slow
 def test_antithetic_estimate_on_quadratic_matches_closed_form():
     """For a quadratic L, (L(t+se) - L(t-se)) / 2s = e . grad L exactly, so the estimator
     equals (1/P) E^T E grad L for the drawn noise E, and approaches grad L for large P."""

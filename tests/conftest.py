@@ -1,15 +1,15 @@
+"""Shared by every test. pytest.ini puts the repository root (this checkout's package, also
+in a git worktree beside an editable install), tests/helpers and tests/oracles on
+sys.path; test modules are imported with --import-mode=importlib, so test files in
+different folders may share a name (tests/learners/test_layers.py, tests/package/...)."""
+
 import os
-import sys
 
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
-HERE = os.path.dirname(os.path.abspath(__file__))
-# Import this checkout's package (also in a git worktree beside an editable install).
-sys.path.insert(0, os.path.dirname(HERE))
-sys.path.insert(0, HERE)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,72 @@
+"""Loading learners: training.init_from from a workdir, a shipped learner, or the
+shipped learner a config names."""
+
+import os
+
+import numpy as np
+import pytest
+from checkout import ROOT
+
+from vsml_tf.core.errors import UserError
+from vsml_tf.runs import builder, loading, pretrained
+
+
+def test_init_from_a_shipped_learner_starts_from_its_meta_parameters():
+    """training.init_from=NAME (a curriculum from a shipped learner): theta holds its
+    values exactly; a learner of another size is refused with both sizes named."""
+    import tensorflow as tf
+
+
+    name = pretrained.names()[0]
+    values = pretrained.meta_params(pretrained.directory(name))
+    theta = tf.Variable(tf.zeros(values.shape))
+    assert name in loading.init_from(theta, name)
+    np.testing.assert_array_equal(theta.numpy(), values)
+    with pytest.raises(UserError, match=f"{values.size} meta-parameters"):
+        loading.init_from(tf.Variable(tf.zeros(values.size + 1)), name)
+    with pytest.raises(UserError, match="neither a workdir with checkpoints nor a shipped"):
+        loading.init_from(theta, "no_such_run_or_learner")
+
+
+def test_gradient_from_clone_config_starts_from_the_shipped_clone():
+    """configs/gradient.py:from_clone names a shipped learner whose network settings are
+    its own: init_from loads it into that config's learner, value for value."""
+    import importlib.util
+
+    import tensorflow as tf
+
+
+    spec = importlib.util.spec_from_file_location(
+        "gradient_config", os.path.join(ROOT, "configs", "gradient.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config = module.get_config("from_clone")
+    learner, _ = builder.build_learner(config)
+    theta = tf.Variable(tf.zeros(builder.runner(config, learner).layout.size))
+    loading.init_from(theta, config.training.init_from)
+    np.testing.assert_array_equal(
+        theta.numpy(), pretrained.meta_params(pretrained.directory(config.training.init_from)))
+
+
+@pytest.mark.slow
+def test_init_from_loads_bit_exact_and_rejects_other_sizes(tmp_path):
+    from configs import testing
+    from vsml_tf.apps import train
+
+    source = testing.get_config("gradient")
+    source.training.jit_compile = False
+    source.evaluation.every = 0
+    source.logging.tensorboard = source.logging.wandb.enabled = False
+    trained, _ = train.train(source, str(tmp_path / "a"))
+    config = testing.get_config("es")
+    config.training.jit_compile = False
+    config.evaluation.every = 0
+    config.logging.tensorboard = config.logging.wandb.enabled = False
+    config.training.num_iterations = 0
+    config.training.init_from = str(tmp_path / "a")
+    started, _ = train.train(config, str(tmp_path / "b"))
+    np.testing.assert_array_equal(started.theta.numpy(), trained.theta.numpy())
+    assert int(started.iteration.numpy()) == 0
+    config.model.state_size = 8
+    with pytest.raises(ValueError, match="init_from.*same learner"):
+        train.train(config, str(tmp_path / "c"))

@@ -71,7 +71,7 @@ after the workdir is gone and continues where it stopped (a refit reads `learner
 `workdir` again). Unpickled copies share one compiled learner per process; it is built at
 the first call that needs it.
 
-scikit-learn's estimator checks run in tests/test_classifier.py on the shipped
+scikit-learn's estimator checks run in tests/apps/test_classifier.py on the shipped
 `quickstart_digits` learner and on an untrained one. All pass except
 `check_classifiers_train`, skipped explicitly for both: it needs a training accuracy
 above 0.83 after one online pass over its small 3-class problem, which the untrained

@@ -57,7 +57,7 @@ def read_csv(path: str) -> list[dict]:
 
 # --- Plots: one style for every learning-curve figure of the package ------------------
 #
-# Design (tested in tests/test_curves_plot.py):
+# Design (tested in tests/runs/test_curves.py):
 # - x axis: log scale of step + 1 (the example's number in the episode), so that steps
 #   1-10, 10-100 and 100-2000 each get a fair share of one axis: the first examples, where
 #   a learned learner should beat gradient descent, are as visible as the plateau (which

@@ -14,6 +14,7 @@ import warnings
 import keras
 import numpy as np
 import pytest
+from checkout import ROOT
 from learner_workdirs import write_workdir
 from sklearn.datasets import load_digits, load_iris, load_wine, make_classification
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -25,7 +26,6 @@ from vsml_tf.runs import pretrained
 from vsml_tf.runs.config import base_config
 from vsml_tf.runs.presets import digits_run
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 UNTRAINED = os.path.join(tempfile.mkdtemp(prefix="vsml_untrained_"), "run")
 SHIPPED = "quickstart_digits"
 

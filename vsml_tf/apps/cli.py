@@ -177,8 +177,8 @@ def _cause(error: BaseException) -> str:
 def config_and_workdir(prefer_recorded: bool = False):
     """The validated config and the workdir of this invocation. `prefer_recorded`
     (vsml-evaluate): without --config, a workdir's config.json is the config, with the
-    command line's --config.KEY overrides on top; with --config, that config must mean
-    what the workdir's checkpoints mean (as in vsml-train)."""
+    command line's --config.KEY overrides on top; with --config, its learner (learner,
+    model, baselines) must be the one the workdir's checkpoints hold."""
     try:
         config = CONFIG.value
     except (OSError, SyntaxError, ImportError) as e:  # a config file missing or unreadable
@@ -210,7 +210,9 @@ def _recorded_or_checked(config, workdir: str):
     if not os.path.exists(os.path.join(workdir, workdir_lib.CONFIG_FILE)):
         return config
     if _GIVEN["config"] is not None:
-        workdir_lib.check(config, workdir, ALLOW_CONFIG_CHANGE.value)
+        # Only what the meta-parameters are must agree: the data and seed of the
+        # meta-test are the --config's to choose.
+        workdir_lib.check(config, workdir, ALLOW_CONFIG_CHANGE.value, workdir_lib.LEARNER)
         return config
     recorded = workdir_lib.read_config(workdir)
     with recorded.ignore_type():

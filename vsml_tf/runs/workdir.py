@@ -58,21 +58,27 @@ def _flat(d: dict, prefix: str = "") -> dict:
     return out
 
 
-def _meaningful(key: str) -> bool:
-    in_meaning = any(key == k or key.startswith(k + ".") for k in MEANING)
+def _meaningful(key: str, meaning=MEANING) -> bool:
+    in_meaning = any(key == k or key.startswith(k + ".") for k in meaning)
     return in_meaning and key not in NOT_MEANING
 
 
-def differences(recorded: dict, config) -> list[tuple[str, object, object]]:
+# What a checkpoint's meta-parameters are: a meta-test may change everything else (the
+# data it is tested on, the seed of its episodes).
+LEARNER = ("learner", "model", "baselines")
+
+
+def differences(recorded: dict, config, meaning=MEANING) -> list[tuple[str, object, object]]:
     """(key, recorded value, new value) for each meaning-changing key that differs. Keys
     the recording lacks (a run of an older version) count as the base default."""
     old = {**_flat(as_json(base_config())), **_flat(recorded)}
     new = _flat(as_json(config))
     return [(k, old.get(k), new.get(k)) for k in sorted(set(old) | set(new))
-            if _meaningful(k) and old.get(k) != new.get(k)]
+            if _meaningful(k, meaning) and old.get(k) != new.get(k)]
 
 
-def check(config, workdir: str, allow_config_change: bool = False) -> None:
+def check(config, workdir: str, allow_config_change: bool = False,
+          meaning=MEANING) -> None:
     """Before any work: the workdir can be written, and its checkpoints (if any) were made
     by a config that means the same. Read-only: every process of a run may call it."""
     if not _local(workdir):
@@ -94,7 +100,7 @@ def check(config, workdir: str, allow_config_change: bool = False) -> None:
     except (OSError, ValueError) as e:
         raise WorkdirError(f"{recorded_path} cannot be read ({e}): restore it, or use "
                            f"another --workdir.") from None
-    diff = differences(recorded, config)
+    diff = differences(recorded, config, meaning)
     if not diff:
         return
     listed = ", ".join(f"{k}: {old!r} -> {new!r}" for k, old, new in diff)

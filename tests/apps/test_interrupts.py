@@ -10,12 +10,12 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
+from checkout import ROOT
 
 from configs import testing
 from vsml_tf.apps.interrupts import Interrupted, StopRequest
 from vsml_tf.learners.meta_params import ParamLayout
 from vsml_tf.runs import builder, presets
-from checkout import ROOT
 
 TESTING = os.path.join(ROOT, "configs", "testing.py")
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "WANDB_MODE": "offline"}
@@ -125,6 +125,21 @@ def test_signal_during_the_meta_test_exits_zero_with_training_saved(tmp_path):
     assert proc.returncode == 0, (seen + output)[-3000:]
     assert "Meta-test interrupted" in output
     assert tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints")).endswith("-1")
+
+
+@pytest.mark.slow
+def test_signal_during_vsml_evaluate_exits_zero(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vsml_tf.apps.evaluate", "--pretrained=quickstart_digits",
+         f"--config={TESTING}", f"--workdir={tmp_path / 'out'}",
+         "--config.evaluation.num_episodes=100000", "--config.evaluation.chunk=1"],
+        cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = _wait_for(proc, "Meta-testing")
+    time.sleep(2)
+    proc.send_signal(signal.SIGTERM)
+    output, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, (seen + output)[-3000:]
+    assert "Meta-test interrupted" in output
 
 
 @pytest.mark.slow

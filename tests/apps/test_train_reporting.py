@@ -8,10 +8,10 @@ import sys
 import termios
 
 import pytest
+from checkout import ROOT
 
 from vsml_tf.apps import train
 from vsml_tf.runs.config import base_config
-from checkout import ROOT
 
 TESTING = os.path.join(ROOT, "configs", "testing.py")
 

@@ -32,6 +32,7 @@ import ml_collections
 from absl import logging
 
 from vsml_tf.apps import cli
+from vsml_tf.apps.interrupts import Interrupted, StopRequest
 from vsml_tf.core.errors import UserError
 from vsml_tf.learners import registry
 from vsml_tf.meta.meta_test import meta_test
@@ -124,11 +125,15 @@ def evaluate_shipped(name: str, config, workdir: str | None) -> list[dict]:
 def main(argv):
     del argv
     config, workdir = cli.config_and_workdir(prefer_recorded=True)
-    with cli.user_errors():
-        if cli.PRETRAINED.value:
-            evaluate_shipped(cli.PRETRAINED.value, config, cli.WORKDIR.value)
-        else:
-            evaluate(config, workdir, out=cli.EVAL_DIR.value)
+    with cli.user_errors(), StopRequest("the meta-test", raise_at_once=True):
+        try:
+            if cli.PRETRAINED.value:
+                evaluate_shipped(cli.PRETRAINED.value, config, cli.WORKDIR.value)
+            else:
+                evaluate(config, workdir, out=cli.EVAL_DIR.value)
+        except Interrupted:
+            print("Meta-test interrupted: nothing was written; re-run the command to "
+                  "meta-test.", flush=True)
 
 
 def run():

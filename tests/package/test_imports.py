@@ -20,3 +20,23 @@ def test_every_module_imports_in_one_process():
                             text=True, timeout=300,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_importing_the_package_or_the_classifier_defines_no_flags(tmp_path):
+    """A program with its own absl --config / --workdir flags can import vsml_tf and
+    VSMLClassifier (the commands define theirs in vsml_tf.apps.cli, imported only by them)."""
+    script = tmp_path / "own_flags.py"
+    script.write_text(
+        "from absl import flags\n"
+        "flags.DEFINE_string('config', 'mine', '')\n"
+        "flags.DEFINE_string('workdir', 'mine', '')\n"
+        "import vsml_tf\n"
+        "from vsml_tf import VSMLClassifier\n"
+        "from vsml_tf.runs import builder, loading\n"
+        "flags.FLAGS(['prog', '--config=x'])\n"
+        "print('ok', flags.FLAGS.config, vsml_tf.__version__)\n")
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                            cwd=tmp_path, env={**os.environ, "PYTHONPATH": ROOT},
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[:2] == ["ok", "x"]

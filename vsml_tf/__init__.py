@@ -5,6 +5,8 @@ from vsml_tf.core import xla_defaults as _xla_defaults
 
 _xla_defaults.apply()
 
+__all__ = ["VSMLClassifier", "__version__"]
+
 
 def __getattr__(name):
     # `from vsml_tf import VSMLClassifier` imports scikit-learn and TensorFlow only then.

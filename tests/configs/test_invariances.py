@@ -1,20 +1,12 @@
 """configs/invariances.py gives each worker its combination of projection, size and classes."""
 
-import importlib.util
 import os
 
 from checkout import ROOT
+from checkout import load_module as load
 
 from vsml_tf.runs import builder, per_worker
 from vsml_tf.runs.config import validate
-
-
-def load(path):
-    spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 CONFIG = load(os.path.join(ROOT, "configs", "invariances.py"))
 

@@ -10,11 +10,11 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
+from checkout import with_values
 from distributed_utils import COMMON, ENV, ROOT, meta_params, run, stopped_at
 
 from vsml_tf.core.distribute import Replicas
 from vsml_tf.runs import builder
-from vsml_tf.runs import config as config_lib
 
 
 @pytest.mark.slow
@@ -203,12 +203,6 @@ def test_launcher_forwards_sigterm_waits_and_returns_the_workers_status(tmp_path
     assert int(path.rsplit("-", 1)[1]) >= 4
 
 
-def with_values(**values):
-    config = config_lib.base_config()
-    for key, value in values.items():
-        section, name = key.split("__")
-        config[section][name] = value
-    return config
 
 
 def test_strategy_tpu_without_a_tpu_is_a_clear_error():

@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+from vsml_tf.runs.config import base_config
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TESTING = os.path.join(ROOT, "configs", "testing.py")
 
@@ -41,3 +43,12 @@ def make_config(**overrides):
 def small_config(**overrides):
     """The testing config (as make_config's), without evaluation during training."""
     return make_config(**{"evaluation__every": 0, **overrides})
+
+
+def with_values(**values):
+    """The base config with SECTION__KEY=value overrides."""
+    config = base_config()
+    for key, value in values.items():
+        section, name = key.split("__")
+        config[section][name] = value
+    return config

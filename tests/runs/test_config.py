@@ -6,18 +6,10 @@ import subprocess
 import sys
 
 import pytest
-from checkout import ROOT, TESTING
+from checkout import ROOT, TESTING, with_values
 
 from vsml_tf.runs import config as config_lib
 from vsml_tf.runs.config import base_config, with_episodes_of
-
-
-def with_values(**values):
-    config = config_lib.base_config()
-    for key, value in values.items():
-        section, name = key.split("__")
-        config[section][name] = value
-    return config
 
 
 @pytest.mark.parametrize("values,message", [

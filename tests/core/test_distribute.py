@@ -20,6 +20,7 @@ from vsml_tf.runs import builder
 @pytest.mark.slow
 @pytest.mark.distributed
 @pytest.mark.parametrize("config", ["configs/quickstart.py:es", "configs/gradient.py",
+                                    "configs/gradient.py --config.gradient.truncation=20",
                                     "configs/quickstart.py --config.clone.iterations=20"])
 def test_mirrored_and_multi_worker_equal_one_replica_bit_for_bit(tmp_path, config):
     """The shipped configs (ES, backprop, and the quickstart's clone made in every

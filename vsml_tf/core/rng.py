@@ -17,6 +17,7 @@ class Purpose(enum.IntEnum):
     DATA = 1
     STATE = 2
     EVAL = 3
+    WINDOW = 4  # truncated backprop's window in an episode
 
 
 def member_seeds(seed, iteration, purpose: Purpose, indices) -> tf.Tensor:

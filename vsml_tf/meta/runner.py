@@ -8,6 +8,7 @@ from keras import ops
 
 from vsml_tf.core import rng
 from vsml_tf.core.errors import UserError
+from vsml_tf.core.scan import scan
 from vsml_tf.datasets.episodes import EpisodeSampler
 from vsml_tf.learners.meta_params import ParamLayout
 
@@ -56,6 +57,33 @@ class EpisodeRunner:
         logits = self.learner.unroll(self.layout.unflatten(thetas), xs, ys, state,
                                      remat=self.remat if remat is None else remat)
         return step_losses(logits, ys)
+
+    def run_window(self, thetas, xs, ys, state_seeds, start, length: int,
+                   remat: bool | None = None):
+        """Steps [start, start + length) of the episodes xs [T, p, n, ...] -> per-step
+        (loss, accuracy) [length, p]. The first `start` steps (a scalar tensor) run
+        forward only and no gradient flows through them: truncated backprop through a
+        long episode, the learner's state carried into the window."""
+        learner = self.learner
+        state = learner.initial_state(rng.truncated_normal_sampler(state_seeds),
+                                      tuple(xs.shape[3:]), ys.shape[-1], xs.shape[2])
+        params = self.layout.unflatten(thetas)
+        carry = learner.initial_carry(state, xs, ys)
+        # Constant parameters keep a surrounding tape from storing the burn-in's steps.
+        frozen = tf.nest.map_structure(tf.stop_gradient, params)
+
+        def burn_in(t, carry):
+            return t + 1, learner.step(frozen, carry, xs[t], ys[t])[0]
+
+        start = tf.cast(start, tf.int32)
+        _, carry = tf.while_loop(lambda t, _: t < start, burn_in, (tf.constant(0), carry))
+        carry = tf.nest.map_structure(tf.stop_gradient, carry)
+        window = start + tf.range(length)
+        xs_w, ys_w = tf.gather(xs, window), tf.gather(ys, window)
+        _, logits = scan(lambda p, c, xy: learner.step(p, c, *xy), params, carry,
+                         (xs_w, ys_w), y_like=ys[0],
+                         remat=self.remat if remat is None else remat)
+        return step_losses(logits, ys_w)
 
     def episode_metrics(self, sampler: EpisodeSampler, theta, seeds):
         """theta [D] on the episodes of `seeds` [p, 2] -> (loss, acc) [T, p].

@@ -153,6 +153,8 @@ def base_config() -> ml_collections.ConfigDict:
         meta_batch_size=128,       # episodes per gradient step
         learning_rate=1e-3,        # Adam's learning rate
         clip_norm=25.0,            # clip the meta-gradient's global norm; 0 disables
+        truncation=0,              # K > 0: backprop through one K-step window of each
+                                   # episode, the steps before it forward only; 0: all
     ))
 
     # training.algorithm='clone': supervised learning-algorithm cloning of online SGD
@@ -297,6 +299,7 @@ MINIMUMS = (
     ("es.clip_norm", 0, "ES gradient clip (0 disables)"),
     ("gradient.meta_batch_size", 1, "episodes per gradient step"),
     ("gradient.clip_norm", 0, "gradient clip (0 disables)"),
+    ("gradient.truncation", 0, "truncated-backprop window in steps (0: whole episodes)"),
     ("curriculum.iterations", 0, "first iterations on curriculum episodes (0: none)"),
     ("curriculum.episode_length", 1, "steps per curriculum episode"),
     ("curriculum.learning_rate", 0, "Adam learning rate of the curriculum (0: the "

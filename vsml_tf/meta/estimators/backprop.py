@@ -1,32 +1,63 @@
-"""Backpropagation through whole episodes: the exact meta-gradient of a meta-batch."""
+"""Backpropagation through episodes: the exact meta-gradient of a meta-batch, or, with a
+truncation, of one window of long episodes (truncated backprop)."""
 
 from __future__ import annotations
 
 import tensorflow as tf
 
+from vsml_tf.core import rng
+from vsml_tf.core.errors import UserError
 from vsml_tf.meta.estimators.base import Estimator
 from vsml_tf.meta.runner import meta_loss
 
 
+def window_start(seed, iteration, episode_length: int, truncation: int):
+    """The first step of this iteration's window: a multiple of `truncation` drawn
+    uniformly (keyed by seed and iteration only, so every member and replica agrees),
+    such that the window fits in the episode."""
+    windows = episode_length // truncation
+    key = rng.member_seeds(seed, iteration, rng.Purpose.WINDOW, tf.range(1))[0]
+    index = tf.random.stateless_uniform([], key, 0, windows, dtype=tf.int32)
+    return index * truncation
+
+
 class Backprop(Estimator):
-    """The gradient of the meta-loss, backpropagated through whole episodes of a
-    meta-batch (`meta_batch_size` episodes), averaged, then global-norm clipped."""
+    """The gradient of the meta-loss, backpropagated through episodes of a meta-batch
+    (`meta_batch_size` episodes), averaged, then global-norm clipped.
+
+    `truncation` = K > 0 (truncated backprop): each iteration draws one window of K steps
+    at a multiple of K; the episode's steps before it run forward only (the learner's
+    state carried into the window, no gradient through them) and the meta-loss is the
+    window's. Over the draws the windows cover the whole episode, so the meta-gradient
+    sees late steps of long episodes at the backward cost of K steps (the forward steps
+    before the window cost about a third of a backward step each)."""
 
     CONFIG_SECTION = "gradient"
     MEMBERS = "meta_batch_size"
 
     def __init__(self, runner, meta_batch_size: int, loss_type: str = "mean",
-                 clip_norm: float = 25.0):
+                 clip_norm: float = 25.0, truncation: int = 0):
         super().__init__(runner, meta_batch_size, loss_type)
         self.clip_norm = clip_norm
+        self.truncation = truncation
+        if truncation and runner.learner.compute_dtype_name != "float32":
+            raise UserError("gradient.truncation runs in float32 only; set "
+                            "model.compute_dtype='float32' or gradient.truncation=0.")
 
     def evaluate(self, theta, seed, iteration, episode_ids, sampler):
         """Meta-losses [m, 1] of the episodes `episode_ids` and their summed gradient."""
         xs, ys, state_seeds = self.episodes(seed, iteration, episode_ids, sampler)
+        length = xs.shape[0]
+        truncated = 0 < self.truncation < length
+        start = window_start(seed, iteration, length, self.truncation) if truncated else 0
         with tf.GradientTape() as tape:
             tape.watch(theta)
             shared = theta[None]  # member axis 1: one large matmul for the meta-batch
-            step_loss, _ = self.runner.run(shared, xs, ys, state_seeds)
+            if truncated:
+                step_loss, _ = self.runner.run_window(shared, xs, ys, state_seeds, start,
+                                                      self.truncation)
+            else:
+                step_loss, _ = self.runner.run(shared, xs, ys, state_seeds)
             losses = meta_loss(step_loss, self.loss_type)
             loss_sum = tf.reduce_sum(losses)
         return losses[:, None], tape.gradient(loss_sum, theta)

@@ -1,0 +1,44 @@
+"""Issue 30: learned learners that keep learning on long streams.
+
+    vsml-train --config=configs/long_horizon.py --workdir=runs/long_horizon \\
+        --config.data.data_dir=DIR     # DIR/mnist/ official files
+
+Truncated backprop (`gradient.truncation`) through 2,000-step MNIST episodes from the
+shipped clone of online SGD (`clone_backprop`: it tracks SGD at every horizon, so the
+long-horizon behaviour is there from the start). Each iteration backpropagates through
+one 100-step window of 8 episodes, drawn uniformly over the episode; the steps before it
+run forward only. Half of the shards see MNIST through their own random projection
+(task diversity: no pixel statistics to memorize); meta-training resizes to 14x14 (the
+learner does not depend on the input size), meta-test is at native size on MNIST, digits,
+sum and random, 32 episodes of 2,000 steps. Stages and measurements:
+experiments/long_horizon/README.md.
+"""
+
+from vsml_tf.runs.config import base_config
+from vsml_tf.runs.per_worker import worker_split
+from vsml_tf.runs.presets import CLONE_NETWORK, mnist_laptop_run
+
+
+def get_config(arg=None):
+    if arg:
+        raise ValueError(f"configs/long_horizon.py:{arg}: takes no argument.")
+    config = base_config()
+    config.learner = "vsml"
+    config.update_from_flattened_dict(CLONE_NETWORK)
+    config.data.dataset = "mnist"
+    config.data.resize = "14x14"
+    with config.ignore_type():
+        config.data.rand_proj = worker_split([False, True])
+    mnist_laptop_run(config, num_iterations=1000, init_from="clone_backprop")
+    config.evaluation.datasets = "mnist,digits,sum,random"
+    config.training.algorithm = "gradient"
+    config.training.episode_length = 2000
+    config.training.remat = True
+    config.gradient.truncation = 100
+    config.gradient.meta_batch_size = 8
+    config.gradient.learning_rate = 1e-3
+    config.evaluation.every = 100
+    config.evaluation.num_episodes_during_training = 4
+    config.checkpoint.every = 25
+    config.logging.summary_every = 5
+    return config

@@ -79,8 +79,9 @@ class VSMLLayer(EpisodeCall, keras.layers.Layer):
     takes one instead (`initial_state(...)`'s structure, member axis = batch). The batch
     axis holds independent episodes (one learner each); there is no in-episode batch.
 
-    Inside a `VSMLNetwork` the layer is never built: the network owns the sub-RNNs and
-    its options, and passes them to the layer.
+    Inside a `VSMLNetwork` the layer's `build` never runs (the network marks it built,
+    without weights): the network owns the sub-RNNs, passes their parameters to `tick`,
+    and gives the layer its own options.
     """
 
     def __init__(self, state_size: int = 16, msg_size: int = 8, num_micro_ticks: int = 2,

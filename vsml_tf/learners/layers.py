@@ -13,11 +13,19 @@ VSMLConv2D, k x k kernel, stride s, centered ("SAME") windows, H x W x Ci -> H' 
     state h, c   [p, n, k*k, Ci, Co, S]   shared by all output positions
     fwd_in       [p, n, H, W, Ci, M]     bwd_in  [p, n, H', W', Co, M]
     fwd_out      [p, n, H', W', Co, M]   bwd_out [p, n, H, W, Ci, M]
+
+Called on its own, a layer is a complete one-layer VSML learner (a Keras layer over
+whole episodes, see `VSMLLayer`): it then owns its shared sub-RNN as Keras weights and
+reads its labels from the last channels of its one input tensor, so it composes in
+`keras.Sequential` and the functional API. A deep VSML network is not a stack of such
+layers: the backward messages of layer i+1 reach layer i at the next step, so the whole
+network is one recurrence over the episode -- `VSMLNetwork` runs it.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import keras
 import numpy as np
@@ -26,14 +34,193 @@ from keras import ops
 from vsml_tf.core.errors import UserError
 from vsml_tf.learners import kernels
 from vsml_tf.learners import sub_rnn as rnn
+from vsml_tf.learners.base import EpisodeCall, bounded, feedback_error
+from vsml_tf.learners.sub_rnn import SubRNN
 
 
-class VSMLDense(keras.layers.Layer):
-    """Dense VSML layer; `units=None` means "as many as the dataset has classes"."""
+def input_message(values, msg_size: int):
+    """Scalars [..., d] -> messages [..., d, M] with the value in channel 0."""
+    values = ops.expand_dims(values, -1)
+    pad = [(0, 0)] * (len(values.shape) - 1) + [(0, msg_size - 1)]
+    return ops.pad(values, pad)
+
+
+def feedback_message(error, labels, feed_label: bool, msg_size: int):
+    """Backward message into the last layer: error in channel 0, label in channel 1."""
+    fb = ops.stack([error, labels if feed_label else ops.zeros_like(labels)], -1)
+    pad = [(0, 0)] * (len(error.shape)) + [(0, msg_size - 2)]
+    return ops.pad(fb, pad)
+
+
+def merge_batch(state: list, state_size: int) -> list:
+    """Share the first half of every state's channels across the episode's batch (axis 1)."""
+    half = state_size // 2
+
+    def merge(s):
+        shared = ops.mean(s[..., :half], axis=1, keepdims=True)
+        return ops.concatenate([ops.broadcast_to(shared, ops.shape(s[..., :half])),
+                                s[..., half:]], axis=-1)
+    return [(merge(h), merge(c)) for h, c in state]
+
+
+class VSMLLayer(EpisodeCall, keras.layers.Layer):
+    """A VSML layer: its `tick` (what `VSMLNetwork` calls, passing the shared sub-RNN's
+    parameters) and, called on its own, a one-layer VSML learner over whole episodes.
+
+    On its own (`layer(episode)`), the layer's one input tensor is an episode whose last
+    channels are the one-hot targets (see `VSMLDense` and `VSMLConv2D` for the shapes);
+    it outputs per-step logits, each step predicting before its own label arrives. At
+    every step t it reads x_t as forward messages (channel 0), reads its logits from
+    forward channel `output_idx`, and receives the error softmax(logits_t) - y_t (and,
+    with `feed_label`, y_t) as backward messages at step t + 1: `VSMLNetwork`'s step, with
+    one layer. `build` creates the shared sub-RNN (its Keras weights, the
+    meta-parameters: group "sub_rnn", as in `VSMLNetwork`) and a `SeedGenerator(seed)`
+    from which every episode draws its initial state; `call(episode, initial_state=...)`
+    takes one instead (`initial_state(...)`'s structure, member axis = batch). The batch
+    axis holds independent episodes (one learner each); there is no in-episode batch.
+
+    Inside a `VSMLNetwork` the layer's `build` never runs (the network marks it built,
+    without weights): the network owns the sub-RNNs, passes their parameters to `tick`,
+    and gives the layer its own options.
+    """
+
+    def __init__(self, state_size: int = 16, msg_size: int = 8, num_micro_ticks: int = 2,
+                 output_idx: int = 1, feed_label: bool = False, layer_norm: bool = False,
+                 init_rand_proportion: float = 0.5, seed: int | None = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.state_size = state_size
+        self.msg_size = msg_size
+        self.num_micro_ticks = num_micro_ticks
+        self.output_idx = output_idx
+        self.feed_label = feed_label
+        self.layer_norm = layer_norm
+        self.init_rand_proportion = init_rand_proportion
+        self.seed = seed
+        if msg_size < 2 or output_idx >= msg_size:
+            raise UserError(f"msg_size={msg_size} must be >= 2 and > output_idx={output_idx}.")
+
+    # -- what a VSMLNetwork uses ----------------------------------------------------------
+
+    def output_shape_for(self, input_shape: tuple, num_classes: int) -> tuple:
+        raise NotImplementedError
+
+    def connection_shape(self, input_shape: tuple, num_classes: int) -> tuple:
+        raise NotImplementedError
+
+    def init_std(self, input_shape: tuple) -> float:
+        raise NotImplementedError
+
+    def tick(self, params: dict, state, fwd_in, bwd_in, num_micro_ticks: int,
+             layer_norm: bool = False):
+        raise NotImplementedError
+
+    def connection_state(self, sample_truncated_normal: Callable, input_shape: tuple,
+                         num_classes: int, batch_size: int):
+        """Initial (h, c) [members, batch, *connections, S]: h = 0; the first
+        `init_rand_proportion` of c's channels truncated normal with std 1/sqrt(fan-in),
+        the rest 0, the same for every example of the batch."""
+        conn = self.connection_shape(input_shape, num_classes)
+        n_rand = int(self.state_size * self.init_rand_proportion)
+        rand = sample_truncated_normal(conn + (n_rand,)) * self.init_std(input_shape)
+        members = ops.shape(rand)[0]
+        c = ops.concatenate(
+            [rand, ops.zeros((members,) + conn + (self.state_size - n_rand,), rand.dtype)],
+            axis=-1)
+        c = ops.broadcast_to(ops.expand_dims(c, 1), (members, batch_size) + conn +
+                             (self.state_size,))
+        return ops.zeros_like(c), c
+
+    # -- on its own: a one-layer learner over episodes ------------------------------------
+
+    def split_episode(self, episode) -> tuple:
+        """The input tensor [b, T, ...] -> (xs [b, T, *example], ys [b, T, *outputs])."""
+        raise NotImplementedError
+
+    def build(self, input_shape):
+        self.compute_output_shape(input_shape)  # checks the shape
+        self.sub_rnn = SubRNN(self.state_size, self.msg_size, self.layer_norm, name="sub_rnn")
+        self.seed_generator = keras.random.SeedGenerator(self.seed, name="seed_generator")
+
+    @property
+    def sub_rnns(self) -> list[SubRNN]:
+        """The shared sub-RNN (a list, as `VSMLNetwork.sub_rnns`, for `ParamLayout`)."""
+        return [self.sub_rnn]
+
+    def meta_params(self, members: int = 1) -> dict:
+        """{"sub_rnn": {param name: tensor [members, ...]}} from this layer's weights."""
+        return {self.sub_rnn.name: self.sub_rnn.params(members)}
+
+    def initial_state(self, sample_truncated_normal: Callable, input_shape: tuple,
+                      num_classes: int, batch_size: int) -> list:
+        """[(h, c)]: this layer's `connection_state`; `num_classes` = its outputs."""
+        return [self.connection_state(sample_truncated_normal, input_shape, num_classes,
+                                      batch_size)]
+
+    def initial_carry(self, state, xs, ys):
+        return state, ops.zeros_like(input_message(ys[0], self.msg_size))
+
+    def step(self, params: dict, carry, x, y):
+        """x [p, n, *example], y [p, n, *outputs] -> (carry, logits [p, n, *outputs])."""
+        state, feedback = carry
+        h_c, fwd, _ = self.tick(params[self.sub_rnn.name], state[0],
+                                input_message(x, self.msg_size), feedback,
+                                self.num_micro_ticks, self.layer_norm)
+        logits = bounded(fwd[..., self.output_idx])
+        # Every output position is a classification over the last axis, averaged over n.
+        error = ops.moveaxis(feedback_error(ops.moveaxis(logits, 1, -2),
+                                            ops.moveaxis(y, 1, -2)), -2, 1)
+        state = [h_c] if ops.shape(x)[1] == 1 else merge_batch([h_c], self.state_size)
+        return (state, feedback_message(error, y, self.feed_label, self.msg_size)), logits
+
+    def call(self, inputs, initial_state=None):
+        xs, ys = self.split_episode(inputs)
+        logits = self.run_episodes(ops.expand_dims(xs, 2), ops.expand_dims(ys, 2),
+                                   initial_state)
+        return ops.squeeze(logits, 2)
+
+    def compute_output_spec(self, inputs, initial_state=None):
+        return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype="float32")
+
+    def get_config(self):
+        return {**super().get_config(), "state_size": self.state_size,
+                "msg_size": self.msg_size, "num_micro_ticks": self.num_micro_ticks,
+                "output_idx": self.output_idx, "feed_label": self.feed_label,
+                "layer_norm": self.layer_norm,
+                "init_rand_proportion": self.init_rand_proportion, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="vsml_tf")
+class VSMLDense(VSMLLayer):
+    """Dense VSML layer, A inputs -> `units` outputs; in a `VSMLNetwork`, `units=None`
+    means "as many as the dataset has classes".
+
+    Called on its own (a one-layer learner, `VSMLLayer`; `units` required):
+        input   episode [batch, T, A + units]: per step the A features of x_t, then the
+                one-hot label y_t
+        output  logits  [batch, T, units]: step t's prediction, made before y_t is seen
+    e.g. `keras.Sequential([keras.Input((T, A + C)), VSMLDense(C)])`; with separate
+    tensors x [batch, T, A] and y [batch, T, C], `VSMLDense(C)(ops.concatenate([x, y], -1))`.
+    Keyword arguments: see `VSMLLayer`.
+    """
 
     def __init__(self, units: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.units = units
+
+    def compute_output_shape(self, input_shape) -> tuple:
+        if self.units is None:
+            raise UserError("VSMLDense called on its own needs units (its number of "
+                            "classes); units=None is for the last layer of a VSMLNetwork.")
+        if len(input_shape) != 3 or (input_shape[-1] is not None
+                                     and input_shape[-1] <= self.units):
+            raise UserError(f"VSMLDense({self.units}) reads episodes [batch, T, features + "
+                            f"{self.units}] (x_t, then its one-hot label), got "
+                            f"{tuple(input_shape)}.")
+        return tuple(input_shape[:2]) + (self.units,)
+
+    def split_episode(self, episode) -> tuple:
+        features = episode.shape[-1] - self.units
+        return episode[..., :features], episode[..., features:]
 
     def output_shape_for(self, input_shape: tuple, num_classes: int) -> tuple:
         return (self.units or num_classes,)
@@ -116,10 +303,19 @@ def conv_backward_scatter(height: int, width: int, kernel_size: int, stride: int
     return scatter.reshape(out_h * out_w * k * k, height * width)
 
 
-class VSMLConv2D(keras.layers.Layer):
+@keras.saving.register_keras_serializable(package="vsml_tf")
+class VSMLConv2D(VSMLLayer):
     """Convolutional VSML layer: one k x k x Ci x Co grid of sub-RNN states, shared over
     positions. Each position runs the dense rule on its window; the state update is the
     mean over positions and the messages are means over the connections that produce them.
+
+    Called on its own (a one-layer learner, `VSMLLayer`), every output position is a
+    classification over the `filters` channels (as in segmentation):
+        input   episode [batch, T, H, W, Ci + filters]: per step the image x_t, then the
+                one-hot target map, read for output position (i, j) at input pixel
+                (i * s, j * s) -- the centre of its window
+        output  logits  [batch, T, ceil(H / s), ceil(W / s), filters]
+    Keyword arguments: see `VSMLLayer`.
     """
 
     def __init__(self, filters: int, kernel_size: int = 3, strides: int = 1,
@@ -140,6 +336,20 @@ class VSMLConv2D(keras.layers.Layer):
     def connection_shape(self, input_shape: tuple, num_classes: int) -> tuple:
         return (self.kernel_size ** 2, input_shape[-1], self.filters)
 
+    def compute_output_shape(self, input_shape) -> tuple:
+        if len(input_shape) != 5 or (input_shape[-1] is not None
+                                     and input_shape[-1] <= self.filters):
+            raise UserError(f"VSMLConv2D({self.filters}) reads episodes [batch, T, H, W, "
+                            f"channels + {self.filters}] (x_t, then its one-hot target map),"
+                            f" got {tuple(input_shape)}.")
+        height, width = input_shape[2:4]
+        return tuple(input_shape[:2]) + self.output_shape_for(
+            (height, width, input_shape[-1] - self.filters), self.filters)
+
+    def split_episode(self, episode) -> tuple:
+        channels, s = episode.shape[-1] - self.filters, self.strides
+        return episode[..., :channels], episode[:, :, ::s, ::s, channels:]
+
     def init_std(self, input_shape: tuple) -> float:
         if self.authors_compat:  # the paper's code: 1/sqrt of the first axis of (k, k, Ci, Co)
             return 1.0 / math.sqrt(self.kernel_size)
@@ -148,8 +358,8 @@ class VSMLConv2D(keras.layers.Layer):
     def tick(self, params: dict, state, fwd_in, bwd_in, num_micro_ticks: int,
              layer_norm: bool = False):
         h, c = state
-        p, n, height, width, c_in, msg_size = fwd_in.shape
-        _, _, out_h, out_w, c_out, _ = bwd_in.shape
+        p, n, height, width, c_in, msg_size = ops.shape(fwd_in)  # p: may be dynamic
+        _, _, out_h, out_w, c_out, _ = ops.shape(bwd_in)
         k2 = self.kernel_size ** 2
         index = conv_window_indices(height, width, self.kernel_size, self.strides)
         w_fwd, w_bwd, w_h = rnn.split_kernel(params, msg_size)

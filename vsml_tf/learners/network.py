@@ -21,7 +21,8 @@ from keras import ops
 
 from vsml_tf.core.errors import UserError
 from vsml_tf.learners.base import EpisodeLearner, bounded, feedback_error
-from vsml_tf.learners.layers import VSMLConv2D, VSMLDense
+from vsml_tf.learners.layers import (VSMLConv2D, VSMLDense, VSMLLayer, feedback_message,
+                                     input_message, merge_batch)
 from vsml_tf.learners.sub_rnn import SubRNN
 
 _LAYER_PATTERN = re.compile(r"^(dense)(\d*)$|^conv(\d+)(?:k(\d+))?(?:s(\d+))?$")
@@ -62,9 +63,10 @@ def check_layers(layers: list[dict]) -> None:
                         "'dense' without a size.")
 
 
-def layers_from_spec(spec, authors_compat: bool = False) -> list[keras.layers.Layer]:
+def layers_from_spec(spec, authors_compat: bool = False, **options) -> list[VSMLLayer]:
     """Layers from a spec string (see `parse_layers`) or a list of dicts. The last layer
-    must be dense: the classifier. `authors_compat`: conv layers as in the paper's code."""
+    must be dense: the classifier. `authors_compat`: conv layers as in the paper's code;
+    `options`: the network's options every layer shares (`VSMLLayer`'s arguments)."""
     if isinstance(spec, str):
         spec = parse_layers(spec)
     layers = []
@@ -72,12 +74,14 @@ def layers_from_spec(spec, authors_compat: bool = False) -> list[keras.layers.La
         layer = dict(layer)
         kind = layer.pop("type", "dense")
         if kind == "dense":
-            layers.append(VSMLDense(units=layer.pop("units", None), name=f"dense_{i}"))
+            layers.append(VSMLDense(units=layer.pop("units", None), name=f"dense_{i}",
+                                    **options))
         elif kind == "conv":
             layers.append(VSMLConv2D(filters=layer.pop("filters", 8),
                                      kernel_size=layer.pop("kernel_size", 3),
                                      strides=layer.pop("strides", 1),
-                                     authors_compat=authors_compat, name=f"conv_{i}"))
+                                     authors_compat=authors_compat, name=f"conv_{i}",
+                                     **options))
         else:
             raise UserError(f"Unknown layer type {kind!r} in model.layers; use 'dense' or "
                             f"'conv'.")
@@ -88,8 +92,31 @@ def layers_from_spec(spec, authors_compat: bool = False) -> list[keras.layers.La
     return layers
 
 
+@keras.saving.register_keras_serializable(package="vsml_tf")
 class VSMLNetwork(EpisodeLearner):
-    """Maps an episode (xs, one-hot ys) to per-step logits; see module docstring."""
+    """Maps an episode (xs, one-hot ys) to per-step logits; see module docstring.
+
+    A Keras model over batches of episodes, like a recurrent network: its state is the
+    grid of every layer's LSTM states (h, c), its input at step t is x_t with the
+    feedback of step t-1, its output the logits of step t:
+
+        net((xs, ys))     xs [b, T, *example_shape], one-hot ys [b, T, C] -> [b, T, C]
+                          (or [b, T, n, ...] with an in-episode batch of n per step)
+
+    Its weights are the shared sub-RNNs' parameters (the meta-parameters theta, one
+    copy for every episode of the batch); each episode draws its initial state from the
+    model's `SeedGenerator(seed)` (see `EpisodeCall`). It is registered with Keras
+    ("vsml_tf>VSMLNetwork"), so `net.save("net.keras")` and `keras.saving.load_model`
+    round-trip, and it runs inside `tf.function` and XLA without arguments. Conv layers
+    need examples as images [H, W, C]; dense layers flatten them.
+
+    Meta-training: `compile(loss=CategoricalCrossentropy(from_logits=True))` and
+    `fit((xs, ys), ys)` backpropagate through whole episodes, the gradient of the
+    `Backprop` estimator (meta-loss 'mean'). ES (`AntitheticES`) instead evaluates a
+    population of perturbed copies of theta, a member axis [p, ...] on the parameters
+    (`unroll`); the Keras model is that computation with one member, theta shared by
+    the batch's episodes.
+    """
 
     DEFAULTS = dict(
         layers="dense",            # comma-separated: dense, dense32, conv8s2, conv8k5s2
@@ -112,11 +139,18 @@ class VSMLNetwork(EpisodeLearner):
                  feed_label: bool = False, backward_pass: bool = False,
                  separate_backward_rnn: bool = False, layerwise_rnns: bool = False,
                  layer_norm: bool = False, init_rand_proportion: float = 0.5,
-                 compute_dtype: str = "float32", authors_compat: bool = False, **kwargs):
-        super().__init__(**kwargs)
+                 compute_dtype: str = "float32", authors_compat: bool = False,
+                 seed: int | None = 0, **kwargs):
+        super().__init__(seed=seed, **kwargs)
         # authors_compat: conv layers reproduce the paper code's backward messages and
         # initial-state scale (docs/model.md, model.authors_compat).
-        self.vsml_layers = layers_from_spec(layers, authors_compat)
+        self.layers_spec = layers  # as given (a spec string or a list of dicts): config
+        self.vsml_layers = layers_from_spec(
+            layers, authors_compat, state_size=state_size, msg_size=msg_size,
+            num_micro_ticks=num_micro_ticks, output_idx=output_idx, feed_label=feed_label,
+            layer_norm=layer_norm, init_rand_proportion=init_rand_proportion)
+        for layer in self.vsml_layers:
+            layer.built = True  # weightless here: the network owns the sub-RNNs
         self.authors_compat = authors_compat
         self.state_size = state_size
         self.msg_size = msg_size
@@ -126,9 +160,9 @@ class VSMLNetwork(EpisodeLearner):
         self.backward_pass = backward_pass
         self.layer_norm = layer_norm
         self.init_rand_proportion = init_rand_proportion
+        self.separate_backward_rnn = separate_backward_rnn
+        self.layerwise_rnns = layerwise_rnns
         self.compute_dtype_name = compute_dtype  # of the episode; meta-parameters stay f32
-        if msg_size < 2 or output_idx >= msg_size:
-            raise UserError(f"msg_size={msg_size} must be >= 2 and > output_idx={output_idx}.")
 
         def make_rnns(prefix: str) -> list[SubRNN]:
             count = len(self.vsml_layers) if layerwise_rnns else 1
@@ -175,56 +209,24 @@ class VSMLNetwork(EpisodeLearner):
         `sample_truncated_normal(shape)` returns a standard truncated normal sample of
         shape [members, *shape] -- the caller owns the randomness (per member seeds)."""
         shapes = self.shapes(input_shape, num_classes)
-        n_rand = int(self.state_size * self.init_rand_proportion)
-        state = []
-        for layer, (in_shape, _) in zip(self.vsml_layers, shapes):
-            conn = layer.connection_shape(in_shape, num_classes)
-            rand = sample_truncated_normal(conn + (n_rand,)) * layer.init_std(in_shape)
-            members = ops.shape(rand)[0]
-            c = ops.concatenate(
-                [rand, ops.zeros((members,) + conn + (self.state_size - n_rand,), rand.dtype)],
-                axis=-1)
-            c = ops.broadcast_to(ops.expand_dims(c, 1), (members, batch_size) + conn +
-                                 (self.state_size,))
-            state.append((ops.zeros_like(c), c))
-        return state
+        return [layer.connection_state(sample_truncated_normal, in_shape, num_classes,
+                                       batch_size)
+                for layer, (in_shape, _) in zip(self.vsml_layers, shapes)]
 
     # -- the episode ----------------------------------------------------------------------
-
-    def _message(self, values):
-        """Scalars [..., d] -> messages [..., d, M] with the value in channel 0."""
-        values = ops.expand_dims(values, -1)
-        pad = [(0, 0)] * (len(values.shape) - 1) + [(0, self.msg_size - 1)]
-        return ops.pad(values, pad)
-
-    def _feedback(self, error, labels):
-        """Backward message into the last layer: error in channel 0, label in channel 1."""
-        fb = ops.stack([error, labels if self.feed_label else ops.zeros_like(labels)], -1)
-        pad = [(0, 0)] * (len(error.shape)) + [(0, self.msg_size - 2)]
-        return ops.pad(fb, pad)
-
-    def _merge_batch(self, state):
-        """Share the first half of every state's channels across the episode's batch."""
-        half = self.state_size // 2
-
-        def merge(s):
-            shared = ops.mean(s[..., :half], axis=1, keepdims=True)
-            return ops.concatenate([ops.broadcast_to(shared, ops.shape(s[..., :half])),
-                                    s[..., half:]], axis=-1)
-        return [(merge(h), merge(c)) for h, c in state]
 
     def step(self, params: dict, carry, x, y):
         """One "predict, then receive feedback" step. Returns (carry, logits [p, n, C])."""
         state, bwd_msgs, feedback = carry
         shapes = self.shapes(tuple(x.shape[2:]), y.shape[-1])
-        members, batch = x.shape[0], x.shape[1]
+        members, batch = ops.shape(x)[0], ops.shape(x)[1]  # members: may be dynamic
         last = len(self.vsml_layers) - 1
         state, bwd_msgs = list(state), list(bwd_msgs)
 
         def as_input_of(msg, i):
             return ops.reshape(msg, (members, batch) + shapes[i][0] + (self.msg_size,))
 
-        fwd = self._message(x)
+        fwd = input_message(x, self.msg_size)
         fwd_inputs = []
         for i, layer in enumerate(self.vsml_layers):
             fwd = as_input_of(fwd, i)
@@ -236,7 +238,8 @@ class VSMLNetwork(EpisodeLearner):
             if i > 0:  # reaches the previous layer at the next step
                 bwd_msgs[i - 1] = ops.reshape(bwd_out, ops.shape(bwd_msgs[i - 1]))
         logits = bounded(fwd[..., self.output_idx])
-        feedback = self._feedback(feedback_error(logits, y), y)
+        feedback = feedback_message(feedback_error(logits, y), y, self.feed_label,
+                                    self.msg_size)
 
         if self.backward_pass:  # sweep the new error back through all layers now
             bwd = feedback
@@ -251,15 +254,26 @@ class VSMLNetwork(EpisodeLearner):
             feedback = ops.zeros_like(feedback)
 
         if batch > 1:
-            state = self._merge_batch(state)
+            state = merge_batch(state, self.state_size)
         return (state, bwd_msgs, feedback), logits
 
     def initial_carry(self, state, xs, ys):
         input_shape, num_classes = tuple(xs.shape[3:]), ys.shape[-1]
         shapes = self.shapes(input_shape, num_classes)
         h = state[0][0]
-        members, batch = h.shape[0], h.shape[1]
+        members, batch = ops.shape(h)[0], ops.shape(h)[1]
         bwd_msgs = [ops.zeros((members, batch) + s + (self.msg_size,), h.dtype)
                     for _, s in shapes[:-1]]
         feedback = ops.zeros((members, batch, num_classes, self.msg_size), h.dtype)
         return state, bwd_msgs, feedback
+
+    def get_config(self):
+        return {**super().get_config(), "layers": self.layers_spec,
+                "state_size": self.state_size, "msg_size": self.msg_size,
+                "num_micro_ticks": self.num_micro_ticks, "output_idx": self.output_idx,
+                "feed_label": self.feed_label, "backward_pass": self.backward_pass,
+                "separate_backward_rnn": self.separate_backward_rnn,
+                "layerwise_rnns": self.layerwise_rnns, "layer_norm": self.layer_norm,
+                "init_rand_proportion": self.init_rand_proportion,
+                "compute_dtype": self.compute_dtype_name,
+                "authors_compat": self.authors_compat, "seed": self.seed}

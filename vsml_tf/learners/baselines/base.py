@@ -57,9 +57,11 @@ class BaselineLearner(EpisodeLearner):
         self.build(((None, None, None) + shape[0], (None, None, None, shape[1])))
 
     def build(self, input_shape):
-        """input_shape: (xs [episodes, T, n, *example_shape], ys [episodes, T, n, C])."""
+        """input_shape: (xs [episodes, T, n, *example_shape], ys [episodes, T, n, C]), or
+        without the in-episode batch axis n (ys [episodes, T, C])."""
         xs_shape, ys_shape = input_shape
-        example_shape, num_classes = tuple(xs_shape[3:]), int(ys_shape[-1])
+        first = 2 if len(ys_shape) == 3 else 3
+        example_shape, num_classes = tuple(xs_shape[first:]), int(ys_shape[-1])
         self._data_shape = (example_shape, num_classes)
         self.create_weights(self.feature_size(example_shape), num_classes)
 

@@ -64,7 +64,6 @@ def test_meta_test_is_vsml_evaluate_pretrained(learner, tmp_path):
     assert list(mine.windows) == ["0-50"]
 
 
-@pytest.mark.slow
 def test_meta_test_defaults_reproduce_the_shipped_metadata(learner):
     """Default settings are the learner's own (seed, 400-step episodes): the first 8
     episodes of its metadata's table again, within the 0.02 of test_pretrained.py."""

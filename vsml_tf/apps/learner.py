@@ -122,6 +122,7 @@ class Learner:
 
     @property
     def metadata(self) -> dict:
+        """How it was made (see the class's attributes), read from its files."""
         return loading.metadata(self._source)
 
     @property
@@ -151,8 +152,8 @@ class Learner:
         learning examples drawn in a random order (episodes are a function of (seed,
         episode index) alone, as in `vsml-evaluate`).
 
-        data: a dataset name (its test split, as `vsml-evaluate` reads it; `data_dir`
-            for the image sets' files) or (X, y), your examples ([n, features] or images
+        data: a dataset name (its test split, as `vsml-evaluate` reads it; default the
+            offline digits; `data_dir` for the image sets' files) or (X, y), your examples ([n, features] or images
             [n, H, W, C]; y any labels), standardized as the learner's meta-training data
             was (data.normalize: for 'dataset_standard' one mean and std over X).
         episodes, steps, seed, chunk: default the learner's own evaluation settings and
@@ -161,6 +162,8 @@ class Learner:
         """
         config = self._config(episodes, steps, seed, chunk, data_dir)
         if isinstance(data, str):
+            if "," in data:
+                raise UserError(f"meta_test({data!r}): one dataset per call.")
             config.evaluation.datasets = data
             (result,) = builder.meta_test_datasets(config, self._runner, self.theta)
             return Curves(result["accuracy"], result["loss"], data, result["num_classes"])

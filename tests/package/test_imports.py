@@ -23,8 +23,9 @@ def test_every_module_imports_in_one_process():
 
 
 def test_importing_the_package_or_the_classifier_defines_no_flags(tmp_path):
-    """A program with its own absl --config / --workdir flags can import vsml_tf and
-    VSMLClassifier (the commands define theirs in vsml_tf.apps.cli, imported only by them)."""
+    """A program with its own absl --config / --workdir flags can import vsml_tf,
+    VSMLClassifier and load_learner, and load and use a learner (the commands define
+    theirs in vsml_tf.apps.cli, imported only by them)."""
     script = tmp_path / "own_flags.py"
     script.write_text(
         "from absl import flags\n"
@@ -32,8 +33,15 @@ def test_importing_the_package_or_the_classifier_defines_no_flags(tmp_path):
         "flags.DEFINE_string('workdir', 'mine', '')\n"
         "import vsml_tf\n"
         "from vsml_tf import VSMLClassifier\n"
+        "from vsml_tf import Learner, load_learner\n"
         "from vsml_tf.runs import builder, loading\n"
+        "names = loading.names()\n"
+        "if names:\n"
+        "    learner = load_learner(names[0])\n"
+        "    learner.classifier()\n"
         "flags.FLAGS(['prog', '--config=x'])\n"
+        "assert set(flags.FLAGS) >= {'config', 'workdir'} and 'pretrained' not in "
+        "flags.FLAGS\n"
         "print('ok', flags.FLAGS.config, vsml_tf.__version__)\n")
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                             cwd=tmp_path, env={**os.environ, "PYTHONPATH": ROOT},

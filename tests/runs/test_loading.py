@@ -70,3 +70,39 @@ def test_init_from_loads_bit_exact_and_rejects_other_sizes(tmp_path):
     config.model.state_size = 8
     with pytest.raises(ValueError, match="init_from.*same learner"):
         train.train(config, str(tmp_path / "c"))
+
+
+def test_one_loader_resolves_names_directories_and_workdirs(tmp_path):
+    """A shipped learner by name or by directory, and a workdir (pinned to its newest
+    checkpoint that reads back), load the same way; builder.load builds the learner."""
+    from learner_workdirs import write_workdir
+
+    from vsml_tf.runs.config import base_config
+    from vsml_tf.runs.presets import digits_run
+
+    name = pretrained.names()[0]
+    by_name, by_dir = loading.resolve(name), loading.resolve(pretrained.directory(name))
+    assert by_name.kind == by_dir.kind == loading.SHIPPED and by_name.path == by_dir.path
+    np.testing.assert_array_equal(loading.meta_params(by_name), loading.meta_params(by_dir))
+    assert loading.metadata(name) == pretrained.metadata(name)
+
+    config = digits_run(base_config(), learner="vsml")
+    trainer = write_workdir(str(tmp_path), config)
+    source = loading.pinned(str(tmp_path))
+    assert source.kind == loading.WORKDIR and source.checkpoint.endswith("ckpt-0")
+    loaded, network, theta = builder.load(str(tmp_path))
+    np.testing.assert_array_equal(theta, trainer.theta.numpy())
+    assert loaded.to_dict() == loading.read_config(str(tmp_path)).to_dict()
+    assert builder.runner(loaded, network).layout.size == theta.size
+    assert loading.metadata(source)["iterations"] == 0
+
+
+def test_unknown_sources_list_the_shipped_learners(tmp_path):
+    with pytest.raises(loading.UnknownSourceError, match=r"No shipped learner 'x/y'.*\["):
+        loading.resolve("x/y")
+    with pytest.raises(FileNotFoundError, match="No config.json in"):
+        loading.resolve(str(tmp_path))
+    (tmp_path / "config.json").write_text("{}")
+    assert loading.resolve(str(tmp_path)).kind == loading.WORKDIR  # checkpoints: when read
+    with pytest.raises(FileNotFoundError, match="has no checkpoint"):
+        loading.meta_params(str(tmp_path))

@@ -70,7 +70,7 @@ def test_export_load_and_evaluate_pretrained_cli(tmp_path, monkeypatch):
     loaded, theta = loading.load("tiny")
     np.testing.assert_array_equal(theta, trainer.theta.numpy())
     assert loaded.to_dict() == config.to_dict()
-    assert "tiny: vsml, 2384 meta-parameters" in pretrained.listing()
+    assert "tiny: vsml, 2384 meta-parameters" in loading.listing()
 
     env = dict(os.environ, PYTHONPATH=ROOT, VSML_PRETRAINED_DIR=str(tmp_path / "shipped"))
     out = str(tmp_path / "out")

@@ -97,7 +97,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from vsml_tf.core import rng
 from vsml_tf.learners.meta_params import ParamLayout
-from vsml_tf.runs import builder, checkpoints, loading, per_worker, pretrained
+from vsml_tf.runs import builder, loading, per_worker
 from vsml_tf.runs import workdir as workdir_lib
 
 STANDARDIZE = ("auto", "global", "feature", "example", "none")
@@ -221,16 +221,14 @@ class _Engine:
         return np.concatenate(out) if out else np.zeros((0, num_classes), np.float32)
 
 
-def _engine(source: tuple, jit_compile: bool, stored=None) -> _Engine:
-    """The engine of `source`, built once per process; a ("stored", digest) source (an
-    unpickled estimator's) is built from `stored`, (config as JSON, meta-parameters)."""
+def _engine(source, jit_compile: bool, stored=None) -> _Engine:
+    """The engine of `source` (a `loading.Source`, its checkpoint pinned), built once per
+    process; a ("stored", digest) source (an unpickled estimator's) is built from
+    `stored`, (config as JSON, meta-parameters)."""
     key = (source, bool(jit_compile))
     if key not in _ENGINES:
-        kind, where = source[:2]
-        if kind == "pretrained":
-            config, theta = loading.load(where)
-        elif kind == "workdir":
-            config, theta = _workdir_learner(where, source[2])
+        if isinstance(source, loading.Source):
+            config, theta = loading.load(source)
         else:
             config = workdir_lib.config_from_json(stored[0], "a pickled VSMLClassifier")
             theta = stored[1]
@@ -239,27 +237,12 @@ def _engine(source: tuple, jit_compile: bool, stored=None) -> _Engine:
     return _ENGINES[key]
 
 
-def _workdir_learner(workdir: str, checkpoint: str):
-    config = workdir_lib.read_config(workdir)
-    reader = tf.train.load_checkpoint(checkpoint)
-    return config, reader.get_tensor(checkpoints.variable_key("meta_params"))
-
-
-def _source(learner, workdir) -> tuple:
-    """A hashable name of the learner to load (and of its checkpoint, for workdirs)."""
+def _source(learner, workdir) -> loading.Source:
+    """The learner to load (hashable; a workdir's with its newest checkpoint named, so
+    that a later checkpoint makes a refit load the newer learner)."""
     if workdir is not None:
-        workdir = os.path.abspath(os.fspath(workdir))
-        if not os.path.exists(os.path.join(workdir, "config.json")):
-            raise FileNotFoundError(f"workdir={workdir!r} has no config.json: pass the "
-                                    f"--workdir of a vsml-train run.")
-        path = tf.train.latest_checkpoint(checkpoints.directory(workdir))
-        if path is None:
-            raise FileNotFoundError(f"workdir={workdir!r} has no checkpoint in "
-                                    f"{checkpoints.directory(workdir)}: let its vsml-train "
-                                    f"run save one (checkpoint.every) first.")
-        return ("workdir", workdir, path)
-    pretrained.directory(learner)  # a clear error for an unknown name
-    return ("pretrained", learner)
+        return loading.pinned(os.path.abspath(os.fspath(workdir)))
+    return loading.pinned(learner)
 
 
 def _refuse(params: dict) -> None:
@@ -278,7 +261,8 @@ def _refuse(params: dict) -> None:
 class VSMLClassifier(ClassifierMixin, BaseEstimator):
     """A meta-learned learning algorithm as a scikit-learn classifier (see module doc).
 
-    learner: name of a shipped learner (`python -m vsml_tf.apps.pretrained` lists them).
+    learner: name of a shipped learner (`python -m vsml_tf.apps.pretrained` lists them;
+        any source `vsml_tf.load_learner` takes, resolved by `runs.loading`).
     workdir: a `vsml-train` run; its latest checkpoint is used (takes precedence).
     standardize: 'auto' (as the learner was meta-trained for pixels, per feature for
         tabular features), 'global', 'feature', 'example' or 'none'.

@@ -35,30 +35,18 @@ from vsml_tf.apps import cli
 from vsml_tf.apps.interrupts import Interrupted, StopRequest
 from vsml_tf.core.errors import UserError
 from vsml_tf.learners import registry
-from vsml_tf.meta.meta_test import meta_test
-from vsml_tf.runs import builder, curves, loading, pretrained
-from vsml_tf.runs import workdir as workdir_lib
+from vsml_tf.runs import builder, curves, loading
 from vsml_tf.runs.config import split_list, with_episodes_of
 
 
-def meta_test_datasets(config, runner, theta, label: str | None = None) -> list[dict]:
-    """Curves of `theta` on the test split of every evaluation dataset, on the episodes
-    of config.seed (num_classes: the episodes' classes, for the plot's chance line)."""
-    results = []
-    ev = config.evaluation
-    for dataset in split_list(ev.datasets):
-        sampler = builder.sampler(config, runner.learner, dataset, "test",
-                                     ev.episode_length)
-        loss, acc = meta_test(builder.runner_for_episodes(config, runner, sampler),
-                              theta, sampler, ev.num_episodes, seed=config.seed,
-                              chunk=ev.chunk)
-        results.append(dict(learner=label or config.learner, dataset=dataset, loss=loss,
-                            accuracy=acc, num_classes=sampler.dataset_classes))
-    return results
+# Meta-tests `theta` on every evaluation dataset (defined in the builder, where
+# vsml_tf.load_learner reaches it without this module's command-line flags).
+meta_test_datasets = builder.meta_test_datasets
 
 
 def compare_entries(config) -> list[tuple[str, ml_collections.ConfigDict, str | None]]:
-    """(label, learner config, workdir or None) for each entry of evaluation.compare."""
+    """(label, learner config, source or None) for each entry of evaluation.compare: a
+    source (workdir or shipped learner, resolved by `loading`) holds meta-parameters."""
     entries, labels = [], set()
     for item in split_list(config.evaluation.compare):
         label, _, source = (s.strip() for s in item.partition("="))
@@ -67,19 +55,16 @@ def compare_entries(config) -> list[tuple[str, ml_collections.ConfigDict, str | 
             raise UserError(f"evaluation.compare entry {item!r}: labels must be unique and "
                             f"non-empty (LABEL=WORKDIR or NAME).")
         labels.add(label)
-        if os.path.isdir(source):
-            learner_config, workdir = workdir_lib.read_config(source), source
-        elif source in pretrained.names():
-            learner_config = workdir_lib.read_config(pretrained.directory(source))
-            workdir = pretrained.directory(source)
-        elif source in registry.LEARNERS:
-            learner_config, workdir = ml_collections.ConfigDict(config.to_dict()), None
-            learner_config.learner = source
+        if loading.is_source(source):  # a workdir or a shipped learner
+            learner_config = loading.read_config(source)
+        elif source in registry.LEARNERS:  # no meta-parameters: set up by --config
+            learner_config = ml_collections.ConfigDict(config.to_dict())
+            learner_config.learner, source = source, None
         else:
             raise UserError(f"evaluation.compare entry {item!r}: {source!r} is neither a "
-                            f"directory, nor a shipped learner {pretrained.names()}, nor a "
+                            f"directory, nor a shipped learner {loading.names()}, nor a "
                             f"registered learner {sorted(registry.LEARNERS)}.")
-        entries.append((label, with_episodes_of(learner_config, config), workdir))
+        entries.append((label, with_episodes_of(learner_config, config), source))
     return entries
 
 
@@ -115,10 +100,9 @@ def evaluate_shipped(name: str, config, workdir: str | None) -> list[dict]:
     `config` (evaluation section, seed, in-episode batch size; the learner keeps its own
     model and data settings), writing to `workdir` (default vsml_runs/pretrained_NAME),
     labelled NAME in the tables."""
-    learner_config, theta = loading.load(name)
-    learner_config = with_episodes_of(learner_config, config)
+    learner_config, learner, theta = builder.load(name, episodes_of=config)
     workdir = workdir or os.path.join("vsml_runs", f"pretrained_{name}")
-    return evaluate(learner_config, workdir, builder.runner_with(learner_config, theta),
+    return evaluate(learner_config, workdir, (builder.runner(learner_config, learner), theta),
                     label=name)  # its name, not its kind ('vsml'), in the tables
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vsml_tf.runs import pretrained
+from vsml_tf.runs import loading, pretrained
 
 
 def main(argv=None) -> None:
@@ -30,7 +30,7 @@ def main(argv=None) -> None:
     if args.action == "export":
         print(pretrained.export(args.workdir, args.name, args.command, args.wall_time_s,
                      args.git_commit, args.curves_csv, args.learner))
-    print(pretrained.listing())
+    print(loading.listing())
 
 
 if __name__ == "__main__":

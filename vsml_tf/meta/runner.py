@@ -52,11 +52,15 @@ class EpisodeRunner:
     def run(self, thetas, xs, ys, state_seeds, remat: bool | None = None):
         """thetas [p, D] (or [1, D]: shared), episodes [T, p, n, ...] -> per-step (loss,
         accuracy) [T, p]. `remat` (default: the runner's) matters only when differentiated."""
+        return step_losses(self.logits(thetas, xs, ys, state_seeds, remat), ys)
+
+    def logits(self, thetas, xs, ys, state_seeds, remat: bool | None = None):
+        """The learner's outputs [T, p, n, C] in the episodes of `run` (each step's
+        prediction before that step's labels are fed back)."""
         state = self.learner.initial_state(rng.truncated_normal_sampler(state_seeds),
                                            tuple(xs.shape[3:]), ys.shape[-1], xs.shape[2])
-        logits = self.learner.unroll(self.layout.unflatten(thetas), xs, ys, state,
-                                     remat=self.remat if remat is None else remat)
-        return step_losses(logits, ys)
+        return self.learner.unroll(self.layout.unflatten(thetas), xs, ys, state,
+                                   remat=self.remat if remat is None else remat)
 
     def run_window(self, thetas, xs, ys, state_seeds, start, length: int,
                    remat: bool | None = None):

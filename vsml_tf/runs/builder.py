@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 
 import keras
 import ml_collections
+import numpy as np
 import tensorflow as tf
 
 from vsml_tf import datasets
@@ -25,17 +26,21 @@ from vsml_tf.datasets.episodes import EpisodeSampler, FewShotSampler
 from vsml_tf.datasets.preprocess import Preprocessor, parse_shape
 from vsml_tf.learners import registry
 from vsml_tf.learners.base import DataSpec
+from vsml_tf.learners.meta_params import ParamLayout
 from vsml_tf.meta import cloning
 from vsml_tf.meta.estimators import ESTIMATORS, Estimator
+from vsml_tf.meta.meta_test import meta_test
 from vsml_tf.meta.runner import EpisodeRunner
 from vsml_tf.meta.trainer import Curriculum, MetaTrainer, decayed
 from vsml_tf.runs import checkpoints, loading, per_worker
+from vsml_tf.runs.config import split_list, with_episodes_of
 
 
 def sampler(config: ml_collections.ConfigDict, learner, dataset, split: str, steps: int,
             worker_index: int = 0) -> EpisodeSampler | FewShotSampler:
-    """Episodes of `dataset` (a name, or a worker_split of names) for worker
-    `worker_index` (global: ES shard, replica or host), with that worker's `config.data`.
+    """Episodes of `dataset` (a name, a worker_split of names, or an `ArrayDataset` of
+    the user's own examples) for worker `worker_index` (global: ES shard, replica or
+    host), with that worker's `config.data`.
 
     split 'train' applies all of config.data's preprocessing; any other split is
     meta-test and applies what `config.evaluation.preprocessing` says ('shape': the
@@ -54,10 +59,13 @@ def sampler(config: ml_collections.ConfigDict, learner, dataset, split: str, ste
     else:  # meta-test: evaluation.filter_classes, else the training subset under 'all'
         classes = config.evaluation.filter_classes or (data.filter_classes if variants
                                                        else "")
-    examples = datasets.load(dataset, split, source=data.source, data_dir=data.data_dir,
-                             tfds_data_dir=data.tfds_data_dir,
-                             tfds_download=data.tfds_download, stats=data.stats,
-                             filter_classes=classes or ())
+    if isinstance(dataset, datasets.ArrayDataset):
+        examples = dataset
+    else:
+        examples = datasets.load(dataset, split, source=data.source,
+                                 data_dir=data.data_dir, tfds_data_dir=data.tfds_data_dir,
+                                 tfds_download=data.tfds_download, stats=data.stats,
+                                 filter_classes=classes or ())
     preprocessor = Preprocessor(
         examples, normalize=data.normalize,
         resize=parse_shape(data.resize, 2, "data.resize") if resized else None,
@@ -290,30 +298,66 @@ def clone(config, network, log=print, workdir: str | None = None, should_stop=la
     return rows, done, done < c.iterations and should_stop()
 
 
+def _check_size(config, learner, theta: np.ndarray, what: str) -> None:
+    size = ParamLayout(learner).size
+    if size != theta.size:
+        raise UserError(f"{what} has {theta.size} meta-parameters but the learner of its "
+                        f"config ({config.learner}) has {size}: the package changed the "
+                        f"learner since it was saved (re-export it), or the run's "
+                        f"config.json does not belong to its checkpoints.")
+
+
+def load(source, episodes_of: ml_collections.ConfigDict | None = None):
+    """(config, learner, theta [D] float32) of a shipped learner's name or directory, or
+    a vsml-train workdir (its newest readable checkpoint): the one loader of learned
+    learners (`loading` finds the files, this builds the learner they describe). With
+    `episodes_of`, the config is meta-tested on that config's episodes
+    (`config.with_episodes_of`: its evaluation section, seed and batch size)."""
+    config, theta = loading.load(source)
+    if episodes_of is not None:
+        config = with_episodes_of(config, episodes_of)
+    learner, _ = build_learner(config)
+    _check_size(config, learner, theta, str(getattr(source, "name", source)))
+    return config, learner, theta
+
+
 def runner_with(config: ml_collections.ConfigDict, theta):
     """(runner, theta) of `config`'s learner holding the given flat meta-parameters (a
     shipped learner's: what `vsml-evaluate` meta-tests); no trainer, no optimizer."""
     learner, _ = build_learner(config)
-    run = runner(config, learner)
-    if run.layout.size != theta.size:
-        raise UserError(f"The meta-parameters have {theta.size} values but the learner of "
-                        f"their config has {run.layout.size}: the package changed the "
-                        f"learner; re-export it.")
-    return run, theta
+    _check_size(config, learner, np.asarray(theta), "The learner")
+    return runner(config, learner), theta
 
 
-def load_meta_params(config: ml_collections.ConfigDict, workdir: str | None,
+def load_meta_params(config: ml_collections.ConfigDict, source: str | None,
                      label: str | None = None):
-    """(runner, theta): config's learner and the meta-parameters of the latest checkpoint
-    in `workdir` (a learner without meta-parameters needs none). No trainer, no optimizer."""
+    """(runner, theta): config's learner and the meta-parameters of `source` (a workdir's
+    newest readable checkpoint, or a shipped learner's; a learner without meta-parameters
+    needs none). No trainer, no optimizer."""
     learner, _ = build_learner(config)
     run = runner(config, learner)
     theta = tf.Variable(run.layout.from_network(), name="meta_params")
     if run.layout.size:
-        if workdir is None:
+        if source is None:
             raise UserError(
                 f"evaluation.compare entry {label!r}: learner {config.learner!r} has "
                 f"{run.layout.size} meta-parameters; name its trained run as "
                 f"{label}=WORKDIR.")
-        loading.restore(theta, workdir)
+        values = loading.meta_params(source)
+        _check_size(config, learner, values, str(source))
+        theta.assign(values)
     return run, theta
+
+
+def meta_test_datasets(config, runner, theta, label: str | None = None) -> list[dict]:
+    """Curves of `theta` on the test split of every evaluation dataset, on the episodes
+    of config.seed (num_classes: the episodes' classes, for the plot's chance line)."""
+    results = []
+    ev = config.evaluation
+    for dataset in split_list(ev.datasets):
+        episodes = sampler(config, runner.learner, dataset, "test", ev.episode_length)
+        loss, acc = meta_test(runner_for_episodes(config, runner, episodes), theta,
+                              episodes, ev.num_episodes, seed=config.seed, chunk=ev.chunk)
+        results.append(dict(learner=label or config.learner, dataset=dataset, loss=loss,
+                            accuracy=acc, num_classes=episodes.dataset_classes))
+    return results

@@ -180,14 +180,25 @@ def manager(items: dict, workdir: str, max_to_keep: int = 3) -> Manager:
     return Manager(tf.train.Checkpoint(**items), directory(workdir), max_to_keep)
 
 
+def latest_readable(workdir: str) -> str | None:
+    """The prefix of the newest checkpoint in `workdir` that reads back (None: no
+    checkpoint files; an error when there are some but none reads back)."""
+    return _first_usable(directory(workdir), "reading")[0]
+
+
 def restore_meta_params(theta: tf.Variable, workdir: str) -> str:
     """Load only the meta-parameters of the newest checkpoint that reads back."""
-    prefix, _ = _first_usable(directory(workdir), "meta-testing")
+    prefix = _latest_or_fail(workdir)
+    tf.train.Checkpoint(meta_params=theta).restore(prefix).expect_partial()
+    return prefix
+
+
+def _latest_or_fail(workdir: str) -> str:
+    prefix = latest_readable(workdir)
     if prefix is None:
         raise MissingFileError(
             f"No checkpoint in {directory(workdir)}: run vsml-train with "
             f"--workdir={workdir} first (or pass the workdir of a trained run).")
-    tf.train.Checkpoint(meta_params=theta).restore(prefix).expect_partial()
     return prefix
 
 
@@ -196,23 +207,14 @@ def variable_key(name: str) -> str:
     return f"{name}/.ATTRIBUTES/VARIABLE_VALUE"
 
 
-def read_latest(workdir: str) -> tuple[np.ndarray, int]:
-    """(meta-parameters [D] float32, iteration) of the newest checkpoint that reads back."""
-    prefix, _ = _first_usable(directory(workdir), "reading")
-    if prefix is None:
-        raise MissingFileError(
-            f"No checkpoint in {directory(workdir)}: run vsml-train with "
-            f"--workdir={workdir} first (or pass the workdir of a trained run).")
+def read_meta_params(prefix: str) -> tuple[np.ndarray, int]:
+    """(meta-parameters [D] float32, iteration) of the checkpoint at `prefix`."""
     reader = tf.train.load_checkpoint(prefix)
     theta = reader.get_tensor(variable_key("meta_params")).astype(np.float32)
-    return theta, int(reader.get_tensor(variable_key("iteration")))
+    iteration = variable_key("iteration")
+    return theta, int(reader.get_tensor(iteration)) if reader.has_tensor(iteration) else 0
 
 
-def meta_params_shape(workdir: str) -> list[int] | None:
-    """The shape of the meta-parameters in `workdir`'s latest checkpoint (None: none)."""
-    path = tf.train.latest_checkpoint(directory(workdir))
-    if path is None:
-        return None
-    shape = tf.train.load_checkpoint(path).get_variable_to_shape_map().get(
-        variable_key("meta_params"))
-    return None if shape is None else list(shape)
+def read_latest(workdir: str) -> tuple[np.ndarray, int]:
+    """(meta-parameters [D] float32, iteration) of the newest checkpoint that reads back."""
+    return read_meta_params(_latest_or_fail(workdir))

@@ -8,7 +8,7 @@ Each learner is a directory `vsml_tf/pretrained_data/NAME/` holding
   git commit) and its meta-test table, with the per-episode window accuracies so that a
   test can re-measure any subset of the same episodes.
 
-    python -m vsml_tf.apps.pretrained                        # list them with their figures
+    python -m vsml_tf.apps.pretrained                        # list them (loading.listing)
     vsml-evaluate --pretrained=quickstart_digits        # meta-test one (episodes of --config)
     VSMLClassifier(learner="quickstart_digits")         # learn your own data with it
 
@@ -48,7 +48,12 @@ def directory(name: str) -> str:
 
 
 def metadata(name: str) -> dict:
-    with open(os.path.join(directory(name), "metadata.json")) as f:
+    return read_metadata(directory(name))
+
+
+def read_metadata(path: str) -> dict:
+    """The metadata.json of the shipped learner in directory `path`."""
+    with open(os.path.join(path, "metadata.json")) as f:
         return json.load(f)
 
 
@@ -115,19 +120,3 @@ def export(workdir: str, name: str, command: str, wall_time_s: float,
     with open(os.path.join(out, "metadata.json"), "w") as f:
         json.dump(meta, f, indent=1)
     return out
-
-
-def listing() -> str:
-    lines = []
-    for name in names():
-        m = metadata(name)
-        lines.append(f"{name}: {m['learner']}, {m['num_meta_params']} meta-parameters, "
-                     f"{m['iterations']} iterations, {m['wall_time_s'] / 60:.1f} min, "
-                     f"seed {m['seed']}, vsml-tf {m['package_version']} "
-                     f"({m['git_commit'][:10]})")
-        lines.append(f"  trained by: {m['command']}")
-        for dataset, t in m["meta_test"].items():
-            cells = "  ".join(f"[{w}] {v['mean']:.3f}" for w, v in t["windows"].items())
-            lines.append(f"  meta-test {dataset} ({t['episodes']} episodes of {t['steps']} "
-                         f"steps): accuracy by online steps {cells}")
-    return "\n".join(lines) if lines else "No shipped learners."

@@ -36,8 +36,7 @@ from absl import flags
 from vsml_tf.apps import cli
 from vsml_tf.core.errors import UserError
 from vsml_tf.meta.meta_test import episode_labels, meta_test
-from vsml_tf.runs import builder, curves, loading
-from vsml_tf.runs import workdir as workdir_lib
+from vsml_tf.runs import builder, curves
 from vsml_tf.runs.config import split_list, with_episodes_of
 from vsml_tf.tools import tune_sgd
 
@@ -261,15 +260,11 @@ def main(argv):
     tf.get_logger().setLevel("ERROR")  # one compiled episode per learner and subset
     config, workdir = cli.config_and_workdir()
     with cli.user_errors():
-        if cli.PRETRAINED.value:
-            learner_config, theta = loading.load(cli.PRETRAINED.value)
-            runner, theta = builder.runner_with(learner_config, theta)
-            out = _OUT.value or os.path.join("vsml_runs",
-                                             f"introspect_{cli.PRETRAINED.value}")
-        else:
-            learner_config = workdir_lib.read_config(workdir)
-            runner, theta = builder.load_meta_params(learner_config, workdir, "learner")
-            out = _OUT.value or os.path.join(workdir, "introspect")
+        source = cli.PRETRAINED.value or workdir
+        learner_config, learner, theta = builder.load(source)
+        runner = builder.runner(learner_config, learner)
+        out = _OUT.value or (os.path.join("vsml_runs", f"introspect_{source}")
+                             if cli.PRETRAINED.value else os.path.join(workdir, "introspect"))
         tuned = tuned_rates(_TUNED.value) if _TUNED.value else None
         classes = [int(k) for k in _CLASSES.value if k]
         introspect(config, learner_config, runner, theta, out, tuned, _BASELINES.value,

@@ -19,6 +19,7 @@ from vsml_tf.datasets import images, preprocess
 from vsml_tf.learners import network, registry
 from vsml_tf.meta import cloning
 from vsml_tf.meta.estimators import ESTIMATORS
+from vsml_tf.meta.estimators.backprop import WINDOW_SAMPLINGS
 from vsml_tf.meta.estimators.es import FITNESS_SHAPINGS
 from vsml_tf.meta.runner import LOSS_TYPES
 from vsml_tf.meta.trainer import LEARNING_RATE_DECAYS
@@ -155,6 +156,8 @@ def base_config() -> ml_collections.ConfigDict:
         clip_norm=25.0,            # clip the meta-gradient's global norm; 0 disables
         truncation=0,              # K > 0: backprop through one K-step window of each
                                    # episode, the steps before it forward only; 0: all
+        window_sampling="uniform",  # truncation's windows: 'uniform', or 'log' (P of a
+                                    # window ~ its share of log(step): early ones more)
     ))
 
     # training.algorithm='clone': supervised learning-algorithm cloning of online SGD
@@ -286,7 +289,8 @@ def choices_by_key() -> dict[str, tuple]:
             "data.stats": images.STATS,
             "evaluation.preprocessing": PREPROCESSING_SCOPES,
             "training.loss_type": LOSS_TYPES,
-            "training.learning_rate_decay": LEARNING_RATE_DECAYS}
+            "training.learning_rate_decay": LEARNING_RATE_DECAYS,
+            "gradient.window_sampling": WINDOW_SAMPLINGS}
 
 
 # (key, lowest allowed value, what the value means): checked by `check_values`.

@@ -13,7 +13,8 @@ from meta_trainers import digits_sampler, gradient_trainer
 from vsml_tf.core import rng
 from vsml_tf.meta.estimators import Backprop
 from vsml_tf.meta.runner import step_losses
-from vsml_tf.meta.estimators.backprop import window_start
+from vsml_tf.core.errors import UserError
+from vsml_tf.meta.estimators.backprop import window_probabilities, window_start
 
 
 def test_meta_gradient_matches_finite_differences():
@@ -113,3 +114,19 @@ def test_a_truncation_as_long_as_the_episode_is_whole_episode_backprop():
             tf.constant(0, tf.int64), tf.range(2), trainer.samplers[0])
     for a, b in zip(whole.evaluate(*args), truncated.evaluate(*args)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_log_window_sampling_draws_each_window_with_its_share_of_log_steps():
+    """The closed form P(k) = log((k+2)/(k+1)) / log(W+1) sums to 1, falls with k, and
+    the draws follow it (chi-square-sized tolerance on 4,000 draws)."""
+    probs = window_probabilities(5, "log")
+    np.testing.assert_allclose(probs.sum(), 1.0, rtol=1e-12)
+    assert np.all(np.diff(probs) < 0)
+    np.testing.assert_allclose(window_probabilities(5, "uniform"), 0.2)
+    draw = tf.function(lambda i: window_start(tf.constant(3, tf.int64), i, 50, 10, "log"))
+    starts = np.array([int(draw(tf.constant(i, tf.int64))) for i in range(4000)])
+    counts = np.bincount(starts // 10, minlength=5)
+    assert set(np.unique(starts)) <= {0, 10, 20, 30, 40}
+    np.testing.assert_allclose(counts / 4000, probs, atol=0.025)
+    with pytest.raises(UserError, match="window_sampling 'late'"):
+        window_probabilities(5, "late")

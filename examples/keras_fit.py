@@ -17,20 +17,16 @@ SGD, overconfident), from where fit lowers the meta-loss at once.
 
 from __future__ import annotations
 
-import json
-import os
 import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+import vsml_tf
 from vsml_tf import datasets
 from vsml_tf.core import rng
 from vsml_tf.datasets.episodes import EpisodeSampler
-from vsml_tf.learners.meta_params import ParamLayout
-from vsml_tf.learners.network import VSMLNetwork
-from vsml_tf.runs import pretrained
 
 STEPS = 20  # examples per episode
 
@@ -43,19 +39,10 @@ def episodes(split: str, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]
     return np.moveaxis(xs.numpy()[:, :, 0], 0, 1), np.moveaxis(ys.numpy()[:, :, 0], 0, 1)
 
 
-def clone_backprop() -> VSMLNetwork:
-    """The shipped learner as a Keras model: its network options, its meta-parameters."""
-    path = pretrained.directory("clone_backprop")
-    with open(os.path.join(path, "config.json")) as f:
-        model = VSMLNetwork(**json.load(f)["model"], seed=0)
-    ParamLayout(model).assign_to_network(pretrained.meta_params(path))
-    return model
-
-
 def main() -> None:
     train_x, train_y = episodes("train", 32, seed=1)
     test_x, test_y = episodes("test", 16, seed=2)
-    model = clone_backprop()
+    model = vsml_tf.load_learner("clone_backprop").keras_model()  # a keras.Model
     model.compile(optimizer=keras.optimizers.Adam(3e-3, global_clipnorm=25.0),
                   loss=keras.losses.CategoricalCrossentropy(from_logits=True),
                   metrics=["categorical_accuracy"])

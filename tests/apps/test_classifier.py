@@ -346,3 +346,24 @@ def test_many_data_shapes_log_no_retracing_warning(caplog):
             X = rng.normal(size=(8, features))
             VSMLClassifier(workdir=UNTRAINED).fit(X, np.arange(8) % 2).predict(X)
     assert [r.getMessage() for r in caplog.records if "retracing" in r.getMessage()] == []
+
+
+def test_warns_once_when_the_stream_runs_past_the_learners_horizon():
+    """quickstart_digits' horizon (loading.horizon) is its 400-step meta-test: a stream of
+    that many examples is silent, one more warns once, and a new fit starts over; the
+    warning survives pickling."""
+    from vsml_tf.runs import loading
+
+    horizon = loading.horizon("quickstart_digits")
+    X, y = load_digits(return_X_y=True)
+    clf = VSMLClassifier()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", classifier.HorizonWarning)
+        clf.fit(X[:horizon], y[:horizon])
+    with pytest.warns(classifier.HorizonWarning, match=f"past the {horizon}") as caught:
+        clf.partial_fit(X[horizon:horizon + 10], y[horizon:horizon + 10])
+        clf.partial_fit(X[horizon + 10:horizon + 20], y[horizon + 10:horizon + 20])
+    assert len([w for w in caught if w.category is classifier.HorizonWarning]) == 1
+    clone = pickle.loads(pickle.dumps(VSMLClassifier().fit(X[:20], y[:20])))
+    with pytest.warns(classifier.HorizonWarning):
+        clone.partial_fit(X[20:horizon + 21], y[20:horizon + 21])

@@ -106,3 +106,35 @@ def test_unknown_sources_list_the_shipped_learners(tmp_path):
     assert loading.resolve(str(tmp_path)).kind == loading.WORKDIR  # checkpoints: when read
     with pytest.raises(FileNotFoundError, match="has no checkpoint"):
         loading.meta_params(str(tmp_path))
+
+
+def test_horizon_is_the_recorded_one_else_the_longest_episodes_known(tmp_path):
+    """A shipped learner: the longest of its metadata's meta-test episodes and its
+    config's episodes (read here from the files); a `horizon` in its metadata wins; a
+    workdir: its config's longest episodes."""
+    import json
+    import shutil
+
+    from learner_workdirs import write_workdir
+
+    from vsml_tf.runs.config import base_config
+    from vsml_tf.runs.presets import digits_run
+
+    for name in pretrained.names():
+        directory = pretrained.directory(name)
+        with open(os.path.join(directory, "metadata.json")) as f:
+            steps = [t["steps"] for t in json.load(f)["meta_test"].values()]
+        with open(os.path.join(directory, "config.json")) as f:
+            config = json.load(f)
+        want = max(steps + [config["training"]["episode_length"],
+                            config["evaluation"]["episode_length"]])
+        assert loading.horizon(name) == want, name
+    copy = tmp_path / "checked"
+    shutil.copytree(pretrained.directory("quickstart_digits"), copy)
+    info = json.loads((copy / "metadata.json").read_text())
+    (copy / "metadata.json").write_text(json.dumps({**info, "horizon": 10000}))
+    assert loading.horizon(str(copy)) == 10000
+    config = digits_run(base_config(), learner="vsml", algorithm="es")
+    config.training.episode_length, config.evaluation.episode_length = 150, 120
+    write_workdir(str(tmp_path / "run"), config)
+    assert loading.horizon(str(tmp_path / "run")) == 150

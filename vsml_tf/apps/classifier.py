@@ -28,6 +28,10 @@ for each of its examples before that example's label was fed back (an example th
 for a full step: predicted from the state it will be learned in); their accuracy is the
 online accuracy on the stream, with no second pass. `fit` keeps those of its first pass.
 
+A learned learner is known to keep learning only as far as it was meta-trained or checked
+(`runs.loading.horizon`); past that many steps of one stream (a `fit`, or `partial_fit`
+calls since it) the estimator warns once with a `HorizonWarning`.
+
 Standardization (`standardize`): 'global' is one mean and std for all features, as the
 paper's learners saw their pixels (`data.normalize='dataset_standard'`); 'feature'
 z-scores each feature (StandardScaler); 'example' each example (per-image 'standard');
@@ -86,6 +90,7 @@ import hashlib
 import json
 import math
 import os
+import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -119,8 +124,9 @@ _ENGINES: dict = {}        # (source, jit_compile) -> _Engine, shared by all est
 class _Engine:
     """One learner (config, meta-parameters) and its compiled steps."""
 
-    def __init__(self, config, theta, jit_compile: bool):
+    def __init__(self, config, theta, jit_compile: bool, horizon: int):
         self.config = config
+        self.horizon = horizon  # steps: `loading.horizon`
         self.model, samplers = builder.build_learner(config)
         self.fixed = None  # a baseline's (example shape, classes), fixed by its weights
         if self.model.DATA_DEPENDENT:
@@ -133,7 +139,7 @@ class _Engine:
                              f"{self.layout.size}: the checkpoint is not of this config.")
         self.theta = tf.constant(theta[None])
         # What a pickled estimator carries instead of the source, and its content's name.
-        self.stored = (workdir_lib.as_json(config), theta)
+        self.stored = (workdir_lib.as_json(config), theta, horizon)
         self.digest = hashlib.sha256(json.dumps(self.stored[0], sort_keys=True).encode()
                                      + theta.tobytes()).hexdigest()
         self.batch_size = int(per_worker.for_worker(config, 0).data.batch_size)
@@ -229,10 +235,12 @@ def _engine(source, jit_compile: bool, stored=None) -> _Engine:
     if key not in _ENGINES:
         if isinstance(source, loading.Source):
             config, theta = loading.load(source)
+            horizon = loading.horizon(source)
         else:
             config = workdir_lib.config_from_json(stored[0], "a pickled VSMLClassifier")
             theta = stored[1]
-        engine = _ENGINES[key] = _Engine(config, theta, jit_compile)
+            horizon = stored[2] if len(stored) > 2 else loading.config_horizon(config)
+        engine = _ENGINES[key] = _Engine(config, theta, jit_compile, horizon)
         _ENGINES.setdefault((("stored", engine.digest), bool(jit_compile)), engine)
     return _ENGINES[key]
 
@@ -256,6 +264,10 @@ def _refuse(params: dict) -> None:
     if params:
         raise TypeError(f"Unexpected arguments {sorted(params)}: fit takes (X, y) and "
                         f"partial_fit (X, y, classes=None).")
+
+
+class HorizonWarning(UserWarning):
+    """A stream ran past the longest one the learner was meta-trained or checked on."""
 
 
 class VSMLClassifier(ClassifierMixin, BaseEstimator):
@@ -372,6 +384,7 @@ class VSMLClassifier(ClassifierMixin, BaseEstimator):
         seed = int(rs) if isinstance(rs, (int, np.integer)) else \
             int(check_random_state(rs).randint(2 ** 31))
         self._carry = engine.initial_carry(self._input_shape, self._num_outputs, seed)
+        self._steps, self._warned = 0, False
         self._stats = None
         self._pending = (np.zeros((0,) + self._input_shape, np.float32),
                          np.zeros((0,), np.int64))
@@ -450,6 +463,8 @@ class VSMLClassifier(ClassifierMixin, BaseEstimator):
         self._pending = (X[used:], labels[used:])
         logits = [np.zeros((0, self._num_outputs), np.float32)]
         if steps:
+            self._steps += steps
+            self._warn_past_horizon(engine)
             xs = X[:used].reshape((steps, b) + self._input_shape)
             ys = np.eye(self._num_outputs, dtype=np.float32)[labels[:used]]
             self._carry, step_logits = engine.learn(self._carry, xs, ys.reshape(steps, b, -1))
@@ -458,6 +473,18 @@ class VSMLClassifier(ClassifierMixin, BaseEstimator):
             logits.append(engine.predict(self._carry, X[used:], self._num_outputs))
         logits = np.concatenate(logits)[waiting:, :len(self.classes_)]
         return self.classes_[np.argmax(logits, axis=1)]
+
+    def _warn_past_horizon(self, engine: _Engine) -> None:
+        """Once per stream (fit or the partial_fit calls since it), past the learner's
+        horizon: there a learned learner may stop learning or collapse, silently."""
+        if self._steps > engine.horizon and not self._warned:
+            self._warned = True
+            warnings.warn(HorizonWarning(
+                f"This stream is now {self._steps * engine.batch_size} examples long, "
+                f"past the {engine.horizon * engine.batch_size} the learner was "
+                f"meta-trained or checked on: it may stop learning or lose accuracy from "
+                f"here. Check it on held-out data (score), or use a learner checked on "
+                f"longer streams (vsml-pretrained lists each one's horizon)."), stacklevel=4)
 
     def fit(self, X, y, **params):
         """Fresh state, standardization from X, then `passes` passes over (X, y) in order.

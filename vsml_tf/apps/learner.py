@@ -243,10 +243,10 @@ class Learner:
 
     def keras_model(self) -> keras.Model:
         """The learner's network as a Keras model (a fresh one per call), its weights set
-        to theta: `model.weights` are the meta-parameters, the Keras `call` runs whole
-        episodes (xs [episodes, T, b, ...], one-hot ys [episodes, T, b, C]) -> logits.
-        Its Keras interface is what `vsml_tf.learners` defines (see keras_fit.py in
-        examples/)."""
+        to theta: `model.weights` are the meta-parameters, `model((xs, ys))` runs whole
+        episodes (xs [episodes, T, ...], one-hot ys [episodes, T, C]) -> per-step logits,
+        and `compile` + `fit` meta-train it by backprop (docs/keras.md;
+        examples/keras_fit.py)."""
         network, _ = builder.build_learner(self.config)
         if not hasattr(network, "sub_rnns"):
             raise UserError(f"keras_model: a {self.config.learner} learner's weights are "

@@ -129,6 +129,23 @@ def metadata(source: str | os.PathLike | Source) -> dict:
             "iterations": iteration, "num_meta_params": int(theta.size)}
 
 
+def config_horizon(config: ml_collections.ConfigDict) -> int:
+    """The longest episodes (steps) a run's config meta-trains or meta-tests on."""
+    return int(max(config.training.episode_length, config.evaluation.episode_length))
+
+
+def horizon(source: str | os.PathLike | Source) -> int:
+    """The longest stream (steps) the learner is known to keep learning on: the
+    metadata's `horizon` where one was checked and recorded, else the longest of its
+    recorded meta-test episodes and of its config's meta-training and meta-test ones.
+    Past it a learned learner may stop learning or collapse (VSMLClassifier warns)."""
+    info = metadata(source)
+    if "horizon" in info:
+        return int(info["horizon"])
+    steps = [int(t["steps"]) for t in info.get("meta_test", {}).values() if "steps" in t]
+    return max(steps + [config_horizon(read_config(source))])
+
+
 def init_from(theta: tf.Variable, source: str) -> str:
     """training.init_from: another run's latest meta-parameters, or a shipped learner's,
     into `theta` (same learner and sizes required): a curriculum starts where an earlier
@@ -161,6 +178,7 @@ def listing() -> str:
                      f"seed {m['seed']}, vsml-tf {m['package_version']} "
                      f"({m['git_commit'][:10]})")
         lines.append(f"  trained by: {m['command']}")
+        lines.append(f"  horizon: {horizon(name)} steps (VSMLClassifier warns past it)")
         for dataset, t in m["meta_test"].items():
             cells = "  ".join(f"[{w}] {v['mean']:.3f}" for w, v in t["windows"].items())
             lines.append(f"  meta-test {dataset} ({t['episodes']} episodes of {t['steps']} "

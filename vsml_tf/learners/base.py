@@ -51,6 +51,9 @@ def feedback_error(logits, labels):
     return error if batch == 1 else error / batch
 
 
+SEED_STATE_KEY = "seed_generator_state"  # in a saved model's variables
+
+
 class EpisodeCall:
     """The Keras side of anything that runs episodes, written once: `EpisodeLearner`
     (a `keras.Model`) and the VSML layers called on their own (`keras.layers.Layer`s)
@@ -108,6 +111,19 @@ class EpisodeCall:
 
         _, logits = scan(body, params, carry, (xs, ys), y_like=ys[0], remat=remat)
         return logits if dtype == "float32" else ops.cast(logits, "float32")
+
+    def save_own_variables(self, store):
+        """The weights, and the seed generator's position: a saved model, loaded, draws
+        the initial states the model would have drawn next (equal outputs)."""
+        super().save_own_variables(store)
+        if getattr(self, "seed_generator", None) is not None:  # a network's layers: none
+            store[SEED_STATE_KEY] = ops.convert_to_numpy(self.seed_generator.state)
+
+    def load_own_variables(self, store):
+        keys = list(store.keys())
+        if SEED_STATE_KEY in keys:  # files saved before the key existed have none
+            self.seed_generator.state.assign(store[SEED_STATE_KEY])
+        super().load_own_variables({k: store[k] for k in keys if k != SEED_STATE_KEY})
 
     def draw_initial_state(self, xs, ys):
         """The initial state of a call given none, for xs [b, T, n, *example_shape] and

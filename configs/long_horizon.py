@@ -10,8 +10,9 @@ one 100-step window of 8 episodes, drawn uniformly over the episode; the steps b
 run forward only. Half of the shards see MNIST through their own random projection
 (task diversity: no pixel statistics to memorize); meta-training resizes to 14x14 (the
 learner does not depend on the input size), meta-test is at native size on MNIST, digits,
-sum and random, 32 episodes of 2,000 steps. Stages and measurements:
-experiments/long_horizon/README.md.
+sum and random, 32 episodes of 2,000 steps. `:diverse` adds task diversity (below).
+Stages and measurements: experiments/long_horizon/README.md and
+docs/experiments/long-horizon.md.
 """
 
 from vsml_tf.runs.config import base_config
@@ -20,8 +21,8 @@ from vsml_tf.runs.presets import CLONE_NETWORK, mnist_laptop_run
 
 
 def get_config(arg=None):
-    if arg:
-        raise ValueError(f"configs/long_horizon.py:{arg}: takes no argument.")
+    if arg not in (None, "", "diverse"):
+        raise ValueError(f"configs/long_horizon.py:{arg}: use no argument or ':diverse'.")
     config = base_config()
     config.learner = "vsml"
     config.update_from_flattened_dict(CLONE_NETWORK)
@@ -41,4 +42,16 @@ def get_config(arg=None):
     config.evaluation.num_episodes_during_training = 4
     config.checkpoint.every = 25
     config.logging.summary_every = 5
+    if arg == "diverse":
+        _diverse(config)
     return config
+
+
+def _diverse(config):
+    """Task diversity: of every 4 shards, MNIST, projected MNIST, the synthetic `sum`
+    task (2 classes, its train pool) and projected MNIST with labels permuted per
+    episode. Nothing dataset-specific to memorize, and no meta-test data (digits and
+    `random`, whose two splits are the same 20 images, stay unseen)."""
+    with config.ignore_type():
+        config.data.dataset = worker_split(["mnist", "mnist", "sum", "mnist"])
+        config.data.permute_labels = worker_split([False, False, False, True])

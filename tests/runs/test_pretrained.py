@@ -4,6 +4,7 @@
 import importlib.util
 import json
 import os
+import shutil
 import re
 import subprocess
 import sys
@@ -71,6 +72,12 @@ def test_export_load_and_evaluate_pretrained_cli(tmp_path, monkeypatch):
     np.testing.assert_array_equal(theta, trainer.theta.numpy())
     assert loaded.to_dict() == config.to_dict()
     assert "tiny: vsml, 2384 meta-parameters" in loading.listing()
+    assert loading.horizon("tiny") == max(config.training.episode_length, 12)
+    pretrained.export(run, "checked", command="write_workdir", wall_time_s=1.0,
+                      git_commit="0" * 40, horizon=10000)
+    assert loading.horizon("checked") == 10000
+    assert "horizon: 10000 steps" in loading.listing()
+    shutil.rmtree(pretrained.directory("checked"))
 
     env = dict(os.environ, PYTHONPATH=ROOT, VSML_PRETRAINED_DIR=str(tmp_path / "shipped"))
     out = str(tmp_path / "out")

@@ -2,7 +2,7 @@
 
     python -m vsml_tf.apps.pretrained                     # list (command, wall time, seed, table)
     python -m vsml_tf.apps.pretrained export --workdir=DIR --name=NAME --command=... \
-        --wall_time_s=S
+        --wall_time_s=S [--horizon=STEPS]
 """
 
 from __future__ import annotations
@@ -26,10 +26,14 @@ def main(argv=None) -> None:
     exp.add_argument("--curves_csv", default="", help="default: WORKDIR/eval/curves.csv")
     exp.add_argument("--learner", default="", help="its label in the curves, where they "
                      "hold several learners (a clone next to its SGD)")
+    exp.add_argument("--horizon", type=int, default=0, help="the longest stream (steps) "
+                     "it was checked to keep learning on (python -m vsml_tf.tools."
+                     "stability); default: its longest meta-test or meta-training episodes")
     args = parser.parse_args(argv)
     if args.action == "export":
         print(pretrained.export(args.workdir, args.name, args.command, args.wall_time_s,
-                     args.git_commit, args.curves_csv, args.learner))
+                                args.git_commit, args.curves_csv, args.learner,
+                                args.horizon))
     print(loading.listing())
 
 

@@ -95,10 +95,12 @@ def window_table(curves_csv: str, learner: str = "") -> dict:
 
 
 def export(workdir: str, name: str, command: str, wall_time_s: float,
-           git_commit: str = "", curves_csv: str = "", learner: str = "") -> str:
+           git_commit: str = "", curves_csv: str = "", learner: str = "",
+           horizon: int = 0) -> str:
     """Copy a finished vsml-train run (latest checkpoint, config.json, and the meta-test
     of `curves_csv`, default its eval/curves.csv, of its learner labelled `learner` there)
-    into DATA_DIR as learner `name`."""
+    into DATA_DIR as learner `name`. `horizon` > 0 records the longest stream (steps) it
+    was checked to keep learning on (`tools.stability`); VSMLClassifier warns past it."""
     with open(os.path.join(workdir, "config.json")) as f:
         config = json.load(f)
     theta, iteration = checkpoints.read_latest(workdir)
@@ -117,6 +119,8 @@ def export(workdir: str, name: str, command: str, wall_time_s: float,
             "git_commit": git_commit, "num_meta_params": int(theta.size),
             "meta_test": window_table(curves_csv or os.path.join(workdir, "eval",
                                                                  "curves.csv"), learner)}
+    if horizon:
+        meta["horizon"] = int(horizon)
     with open(os.path.join(out, "metadata.json"), "w") as f:
         json.dump(meta, f, indent=1)
     return out

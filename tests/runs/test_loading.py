@@ -123,11 +123,12 @@ def test_horizon_is_the_recorded_one_else_the_longest_episodes_known(tmp_path):
     for name in pretrained.names():
         directory = pretrained.directory(name)
         with open(os.path.join(directory, "metadata.json")) as f:
-            steps = [t["steps"] for t in json.load(f)["meta_test"].values()]
+            info = json.load(f)
         with open(os.path.join(directory, "config.json")) as f:
             config = json.load(f)
-        want = max(steps + [config["training"]["episode_length"],
-                            config["evaluation"]["episode_length"]])
+        steps = [t["steps"] for t in info["meta_test"].values()]
+        want = info.get("horizon", max(steps + [config["training"]["episode_length"],
+                                                 config["evaluation"]["episode_length"]]))
         assert loading.horizon(name) == want, name
     copy = tmp_path / "checked"
     shutil.copytree(pretrained.directory("quickstart_digits"), copy)

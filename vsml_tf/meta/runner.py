@@ -57,10 +57,14 @@ class EpisodeRunner:
     def logits(self, thetas, xs, ys, state_seeds, remat: bool | None = None):
         """The learner's outputs [T, p, n, C] in the episodes of `run` (each step's
         prediction before that step's labels are fed back)."""
-        state = self.learner.initial_state(rng.truncated_normal_sampler(state_seeds),
-                                           tuple(xs.shape[3:]), ys.shape[-1], xs.shape[2])
+        state = self.initial_state(state_seeds, xs, ys)
         return self.learner.unroll(self.layout.unflatten(thetas), xs, ys, state,
                                    remat=self.remat if remat is None else remat)
+
+    def initial_state(self, state_seeds, xs, ys):
+        """The learner's initial state for episodes xs [T, p, n, ...], one seed per member."""
+        return self.learner.initial_state(rng.truncated_normal_sampler(state_seeds),
+                                          tuple(xs.shape[3:]), ys.shape[-1], xs.shape[2])
 
     def run_window(self, thetas, xs, ys, state_seeds, start, length: int,
                    remat: bool | None = None):
@@ -69,10 +73,8 @@ class EpisodeRunner:
         forward only and no gradient flows through them: truncated backprop through a
         long episode, the learner's state carried into the window."""
         learner = self.learner
-        state = learner.initial_state(rng.truncated_normal_sampler(state_seeds),
-                                      tuple(xs.shape[3:]), ys.shape[-1], xs.shape[2])
         params = self.layout.unflatten(thetas)
-        carry = learner.initial_carry(state, xs, ys)
+        carry = learner.initial_carry(self.initial_state(state_seeds, xs, ys), xs, ys)
         # Constant parameters keep a surrounding tape from storing the burn-in's steps.
         frozen = tf.nest.map_structure(tf.stop_gradient, params)
 

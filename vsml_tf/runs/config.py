@@ -156,8 +156,9 @@ def base_config() -> ml_collections.ConfigDict:
         clip_norm=25.0,            # clip the meta-gradient's global norm; 0 disables
         truncation=0,              # K > 0: backprop through one K-step window of each
                                    # episode, the steps before it forward only; 0: all
-        window_sampling="uniform",  # truncation's windows: 'uniform', or 'log' (P of a
+        window_sampling="uniform",  # truncation's windows: 'uniform', 'log' (P of a
                                     # window ~ its share of log(step): early ones more)
+                                    # or 'mixed' (half each)
     ))
 
     # training.algorithm='clone': supervised learning-algorithm cloning of online SGD

@@ -130,3 +130,11 @@ def test_log_window_sampling_draws_each_window_with_its_share_of_log_steps():
     np.testing.assert_allclose(counts / 4000, probs, atol=0.025)
     with pytest.raises(UserError, match="window_sampling 'late'"):
         window_probabilities(5, "late")
+
+
+def test_mixed_window_sampling_is_half_log_half_uniform():
+    """P(k) = (log((k+2)/(k+1)) / log(W+1) + 1/W) / 2, written out for W = 4."""
+    k = np.arange(4.0)
+    expected = 0.5 * (np.log((k + 2) / (k + 1)) / np.log(5.0) + 0.25)
+    np.testing.assert_allclose(window_probabilities(4, "mixed"), expected, rtol=1e-12)
+    np.testing.assert_allclose(window_probabilities(4, "mixed").sum(), 1.0, rtol=1e-12)

@@ -12,19 +12,23 @@ from vsml_tf.meta.estimators.base import Estimator
 from vsml_tf.meta.runner import meta_loss
 
 
-WINDOW_SAMPLINGS = ("uniform", "log")
+WINDOW_SAMPLINGS = ("uniform", "log", "mixed")
 
 
 def window_probabilities(windows: int, sampling: str) -> np.ndarray:
     """P(window k), k = 0..windows-1. 'uniform': every window alike (the mean loss over
     the episode); 'log': the density 1/(t + K) over steps t, integrated over each window,
     P(k) = log((k+2)/(k+1)) / log(windows+1) -- every doubling of the stream weighs the
-    same, as on the log step axis of the learning-curve figures."""
+    same, as on the log step axis of the learning-curve figures; 'mixed': half of each,
+    the fast start of 'log' without starving the late windows."""
     if sampling == "uniform":
         return np.full(windows, 1.0 / windows)
     if sampling == "log":
         k = np.arange(windows)
         return np.log((k + 2) / (k + 1)) / np.log(windows + 1)
+    if sampling == "mixed":
+        return 0.5 * (window_probabilities(windows, "log")
+                      + window_probabilities(windows, "uniform"))
     raise UserError(f"Unknown gradient.window_sampling {sampling!r}; use one of "
                     f"{', '.join(WINDOW_SAMPLINGS)}.")
 
@@ -46,9 +50,9 @@ class Backprop(Estimator):
     (`meta_batch_size` episodes), averaged, then global-norm clipped.
 
     `truncation` = K > 0 (truncated backprop): each iteration draws one window of K steps
-    at a multiple of K (`window_sampling`: uniformly, or 'log'); the episode's steps before it run forward only (the learner's
-    state carried into the window, no gradient through them) and the meta-loss is the
-    window's. Over the draws the windows cover the whole episode, so the meta-gradient
+    at a multiple of K (`window_sampling`: uniformly, 'log' or 'mixed'); the episode's
+    steps before it run forward only (the learner's state carried into the window, no
+    gradient through them) and the meta-loss is the window's. Over the draws the windows cover the whole episode, so the meta-gradient
     sees late steps of long episodes at the backward cost of K steps (the forward steps
     before the window cost about a third of a backward step each)."""
 

@@ -83,3 +83,51 @@ def test_grid_points_equal_vsml_evaluate_of_the_same_baseline(tmp_path):
         "--pretrained=quickstart_digits", *EPISODES)
     (alone,) = curves.read_csv(str(shipped / "eval" / "curves.csv"))
     np.testing.assert_array_equal(shown["vsml"]["accuracy"], alone["accuracy"])
+
+
+@pytest.mark.slow
+def test_the_results_command_runs_on_every_dataset_from_its_official_files(tmp_path):
+    """Issue 30's table command (tuned SGD/Adam next to a shipped learner) on small files
+    in each dataset's official format, with no MNIST and no training data at hand:
+    every dataset and learner gets its rows, and
+    the learner's curves are exactly vsml-evaluate's on the same episodes."""
+    from official_format import (
+        images_and_labels,
+        write_cifar10,
+        write_kmnist,
+        write_mnist_format,
+        write_omniglot,
+        write_svhn,
+    )
+
+    data = tmp_path / "data"
+    for split in ("train", "test"):
+        images, labels = images_and_labels(40, (28, 28, 1), 10, seed=1)
+        write_mnist_format(data / "fashion_mnist", split, images, labels)
+        write_kmnist(data / "kmnist", split, images, labels)
+        images62, labels62 = images_and_labels(124, (28, 28, 1), 62, seed=2)
+        write_mnist_format(data / "emnist", split, images62, labels62, "emnist-byclass-")
+        images32, labels32 = images_and_labels(30, (32, 32, 3), 10, seed=3)
+        write_cifar10(data / "cifar10", split, images32, labels32)
+        write_svhn(data / "svhn_cropped", split, images32, labels32)
+        write_omniglot(data / "omniglot", split, 6, 4)
+    names = ["fashion_mnist", "kmnist", "emnist", "cifar10", "svhn_cropped", "omniglot"]
+    episodes = [f"--config.data.data_dir={data}", "--config.data.source=files",
+                f"--config.evaluation.datasets={','.join(names)}",
+                "--config.evaluation.episode_length=12", "--config.evaluation.num_episodes=2",
+                "--config.evaluation.chunk=2", "--config.evaluation.compare=lh=long_horizon_mnist"]
+    out = tmp_path / "tuned"
+    run("vsml_tf.tools.tune_sgd", "--config=configs/long_horizon.py", f"--workdir={out}",
+        "--learning_rates=0.1", "--optimizers=sgd", "--networks=linear", *episodes)
+    with open(out / "tuning.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted({r["dataset"] for r in rows}) == sorted(names)
+    shown = curves.read_csv(str(out / "eval" / "curves.csv"))
+    assert sorted((r["dataset"], r["learner"]) for r in shown) == sorted(
+        (n, learner) for n in names for learner in ("lh", "sgd_linear lr=0.1"))
+    alone = tmp_path / "alone"
+    run("vsml_tf.apps.evaluate", "--config=configs/long_horizon.py", f"--workdir={alone}",
+        *episodes)
+    for r in curves.read_csv(str(alone / "eval" / "curves.csv")):
+        (same,) = [s for s in shown if (s["dataset"], s["learner"]) == (r["dataset"], "lh")]
+        np.testing.assert_array_equal(same["accuracy"], r["accuracy"])

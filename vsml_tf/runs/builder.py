@@ -333,8 +333,19 @@ def load_meta_params(config: ml_collections.ConfigDict, source: str | None,
                      label: str | None = None):
     """(runner, theta): config's learner and the meta-parameters of `source` (a workdir's
     newest readable checkpoint, or a shipped learner's; a learner without meta-parameters
-    needs none). No trainer, no optimizer."""
-    learner, _ = build_learner(config)
+    needs none). No trainer, no optimizer. A learner with nothing to load whose weights
+    depend on the data (online SGD) is built for the first meta-test dataset, so that a
+    meta-test needs no training data."""
+    if source is None:
+        keras.utils.set_random_seed(config.seed)
+        learner = new_learner(config)
+        if learner.DATA_DEPENDENT:
+            ev = config.evaluation
+            first = sampler(config, learner, split_list(ev.datasets)[0], "test",
+                            ev.episode_length)
+            learner.build_for(data_spec(first))
+    else:
+        learner, _ = build_learner(config)
     run = runner(config, learner)
     theta = tf.Variable(run.layout.from_network(), name="meta_params")
     if run.layout.size:

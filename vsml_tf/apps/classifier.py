@@ -1,7 +1,7 @@
 """A meta-learned learner as a scikit-learn classifier: it learns your data with no gradient.
 
     from vsml_tf import VSMLClassifier
-    clf = VSMLClassifier(learner="quickstart_digits")     # or workdir="vsml_runs/run"
+    clf = VSMLClassifier()          # pretrained.DEFAULT; learner="NAME" or workdir="DIR"
     clf.partial_fit(X[:100], y[:100], classes=range(10))  # learns online, in order
     clf.predict(X_test)
 
@@ -75,12 +75,12 @@ after the workdir is gone and continues where it stopped (a refit reads `learner
 `workdir` again). Unpickled copies share one compiled learner per process; it is built at
 the first call that needs it.
 
-scikit-learn's estimator checks run in tests/apps/test_classifier.py on the shipped
-`quickstart_digits` learner and on an untrained one. All pass except
-`check_classifiers_train`, skipped explicitly for both: it needs a training accuracy
-above 0.83 after one online pass over its small 3-class problem, which the untrained
-learner (it has not learned to learn) and the quickstart learner (meta-trained on
-100-step digit episodes) do not reach.
+scikit-learn's estimator checks run in tests/apps/test_classifier.py on the default
+learner, on `quickstart_digits` and on an untrained one. All pass except
+`check_classifiers_train`, expected to fail for all three: it needs a training accuracy
+above 0.83 after one online pass over its small 3-class problem (100 examples), which
+an untrained learner (it has not learned to learn) and the meta-trained ones do not
+reach.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from vsml_tf.core import rng
 from vsml_tf.learners.meta_params import ParamLayout
-from vsml_tf.runs import builder, loading, per_worker
+from vsml_tf.runs import builder, loading, per_worker, pretrained
 from vsml_tf.runs import workdir as workdir_lib
 
 STANDARDIZE = ("auto", "global", "feature", "example", "none")
@@ -274,7 +274,8 @@ class VSMLClassifier(ClassifierMixin, BaseEstimator):
     """A meta-learned learning algorithm as a scikit-learn classifier (see module doc).
 
     learner: name of a shipped learner (`python -m vsml_tf.apps.pretrained` lists them;
-        any source `vsml_tf.load_learner` takes, resolved by `runs.loading`).
+        any source `vsml_tf.load_learner` takes, resolved by `runs.loading`); default
+        `runs.pretrained.DEFAULT`, the one checked on 10,000-step streams.
     workdir: a `vsml-train` run; its latest checkpoint is used (takes precedence).
     standardize: 'auto' (as the learner was meta-trained for pixels, per feature for
         tabular features), 'global', 'feature', 'example' or 'none'.
@@ -287,7 +288,7 @@ class VSMLClassifier(ClassifierMixin, BaseEstimator):
     last partial_fit call (fit: of its first pass) before that example's label was fed.
     """
 
-    def __init__(self, learner="quickstart_digits", workdir=None, standardize="auto",
+    def __init__(self, learner=pretrained.DEFAULT, workdir=None, standardize="auto",
                  passes=1, random_state=0, jit_compile=True):
         self.learner = learner
         self.workdir = workdir

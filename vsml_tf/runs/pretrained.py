@@ -10,7 +10,7 @@ Each learner is a directory `vsml_tf/pretrained_data/NAME/` holding
 
     python -m vsml_tf.apps.pretrained                        # list them (loading.listing)
     vsml-evaluate --pretrained=quickstart_digits        # meta-test one (episodes of --config)
-    VSMLClassifier(learner="quickstart_digits")         # learn your own data with it
+    VSMLClassifier()                                    # learn your own data (DEFAULT)
 
 `python -m vsml_tf.apps.pretrained export --workdir=DIR --name=NAME ...` adds a finished run.
 """
@@ -26,6 +26,12 @@ import numpy as np
 from vsml_tf._version import __version__
 from vsml_tf.core.errors import UserError
 from vsml_tf.runs import checkpoints, curves
+
+# The learner VSMLClassifier and classifier_bench use by default: meta-trained on MNIST,
+# its transformations and the synthetic `sum` task with truncated backprop through
+# 4,000-step episodes, and checked not to collapse on 10,000-step streams
+# (docs/experiments/long-horizon.md). `quickstart_digits` starts faster on tiny streams.
+DEFAULT = "long_horizon_diverse"
 
 # $VSML_PRETRAINED_DIR replaces the package's own directory (tests, private collections).
 DATA_DIR = os.environ.get("VSML_PRETRAINED_DIR") or os.path.join(

@@ -25,6 +25,7 @@ import warnings
 import numpy as np
 
 from vsml_tf.apps.classifier import VSMLClassifier
+from vsml_tf.runs import pretrained
 
 WINDOWS = (50, 100, 500)
 
@@ -124,7 +125,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m vsml_tf.tools.classifier_bench")
     parser.add_argument("--compare", action="store_true")
     parser.add_argument("--bench", action="store_true")
-    parser.add_argument("--learner", default="quickstart_digits")
+    parser.add_argument("--learner", default=pretrained.DEFAULT)
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--skip_vsml", action="store_true", help="scikit-learn rows only")
     args = parser.parse_args(argv)

@@ -127,12 +127,14 @@ def test_shipped_learners_recorded_command_gives_its_config(name):
     """The config file (and :ARG) a shipped learner's command names resolves, today, to
     the config it was meta-trained with, in every key that changes what its
     meta-parameters mean: the command still reproduces it (a config file that changes
-    its recipe must move the old one to an argument the command names)."""
+    its recipe must move the old one to an argument the command names). A chain of
+    commands (a run continued by others) is read at its last, the one that made it."""
     directory = pretrained.directory(name)
     with open(os.path.join(directory, "metadata.json")) as f:
         command = json.load(f)["command"]
-    match = re.search(r"--config=configs/(\w+\.py)(?::(\w+))?", command)
-    assert match, f"{name}: no --config=configs/FILE.py in {command!r}"
+    matches = list(re.finditer(r"--config=configs/(\w+\.py)(?::(\w+))?", command))
+    assert matches, f"{name}: no --config=configs/FILE.py in {command!r}"
+    match = matches[-1]
     spec = importlib.util.spec_from_file_location(
         "shipped_config", os.path.join(ROOT, "configs", match.group(1)))
     module = importlib.util.module_from_spec(spec)

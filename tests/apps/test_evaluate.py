@@ -58,22 +58,10 @@ def test_shipped_learner_meta_tests_every_dataset_from_official_files(tmp_path):
     with `data.data_dir` (the shipped learner's own run had another one) reads
     Fashion-MNIST, KMNIST, EMNIST and CIFAR-10 in their official formats and meta-tests
     at native size (784, 784, 784 and 3,072 inputs; 10, 10, 62, 10 classes)."""
-    from official_format import (
-        images_and_labels,
-        write_cifar10,
-        write_kmnist,
-        write_mnist_format,
-    )
+    from official_format import write_every_official_format
 
     data = tmp_path / "data"
-    for split in ("train", "test"):
-        images, labels = images_and_labels(40, (28, 28, 1), 10, seed=1)
-        write_mnist_format(data / "fashion_mnist", split, images, labels)
-        write_kmnist(data / "kmnist", split, images, labels)
-        images62, labels62 = images_and_labels(124, (28, 28, 1), 62, seed=2)
-        write_mnist_format(data / "emnist", split, images62, labels62, "emnist-byclass-")
-        images32, labels32 = images_and_labels(30, (32, 32, 3), 10, seed=3)
-        write_cifar10(data / "cifar10", split, images32, labels32)
+    write_every_official_format(data)
     out = tmp_path / "out"
     names = ["fashion_mnist", "kmnist", "emnist", "cifar10"]
     result = cli("evaluate", "--pretrained=quickstart_digits", f"--workdir={out}",

@@ -117,3 +117,26 @@ def write_omniglot(directory, split, characters, per_character, size=105, seed=0
                                  buffer.getvalue())
                 written[(alphabet, character)].append(pixels.astype(np.uint8) * 255)
     return written
+
+
+# The image datasets the package reads from official files, besides MNIST.
+OTHER_DATASETS = ("fashion_mnist", "kmnist", "emnist", "cifar10", "svhn_cropped", "omniglot")
+
+
+def write_every_official_format(data_dir) -> list[str]:
+    """Small train and test files of every dataset in OTHER_DATASETS under
+    data_dir/NAME/ (28x28 with 10 or 62 classes, 32x32x3, Omniglot PNGs); their names."""
+    from pathlib import Path
+
+    data = Path(data_dir)
+    for split in ("train", "test"):
+        images, labels = images_and_labels(40, (28, 28, 1), 10, seed=1)
+        write_mnist_format(data / "fashion_mnist", split, images, labels)
+        write_kmnist(data / "kmnist", split, images, labels)
+        images62, labels62 = images_and_labels(124, (28, 28, 1), 62, seed=2)
+        write_mnist_format(data / "emnist", split, images62, labels62, "emnist-byclass-")
+        images32, labels32 = images_and_labels(30, (32, 32, 3), 10, seed=3)
+        write_cifar10(data / "cifar10", split, images32, labels32)
+        write_svhn(data / "svhn_cropped", split, images32, labels32)
+        write_omniglot(data / "omniglot", split, 6, 4)
+    return list(OTHER_DATASETS)

@@ -91,27 +91,10 @@ def test_the_results_command_runs_on_every_dataset_from_its_official_files(tmp_p
     in each dataset's official format, with no MNIST and no training data at hand:
     every dataset and learner gets its rows, and
     the learner's curves are exactly vsml-evaluate's on the same episodes."""
-    from official_format import (
-        images_and_labels,
-        write_cifar10,
-        write_kmnist,
-        write_mnist_format,
-        write_omniglot,
-        write_svhn,
-    )
+    from official_format import write_every_official_format
 
     data = tmp_path / "data"
-    for split in ("train", "test"):
-        images, labels = images_and_labels(40, (28, 28, 1), 10, seed=1)
-        write_mnist_format(data / "fashion_mnist", split, images, labels)
-        write_kmnist(data / "kmnist", split, images, labels)
-        images62, labels62 = images_and_labels(124, (28, 28, 1), 62, seed=2)
-        write_mnist_format(data / "emnist", split, images62, labels62, "emnist-byclass-")
-        images32, labels32 = images_and_labels(30, (32, 32, 3), 10, seed=3)
-        write_cifar10(data / "cifar10", split, images32, labels32)
-        write_svhn(data / "svhn_cropped", split, images32, labels32)
-        write_omniglot(data / "omniglot", split, 6, 4)
-    names = ["fashion_mnist", "kmnist", "emnist", "cifar10", "svhn_cropped", "omniglot"]
+    names = write_every_official_format(data)
     episodes = [f"--config.data.data_dir={data}", "--config.data.source=files",
                 f"--config.evaluation.datasets={','.join(names)}",
                 "--config.evaluation.episode_length=12", "--config.evaluation.num_episodes=2",

@@ -1,11 +1,13 @@
 """Shipped learners: each re-measured against its metadata; export, load and
 `vsml-evaluate --pretrained` end to end on a learner exported from a tiny workdir."""
 
+import ast
 import importlib.util
 import json
 import os
-import shutil
 import re
+import shlex
+import shutil
 import subprocess
 import sys
 
@@ -18,7 +20,7 @@ from official_format import require_shared_mnist
 from vsml_tf.apps import evaluate
 from vsml_tf.core.errors import UserError
 from vsml_tf.meta.meta_test import meta_test
-from vsml_tf.runs import builder, curves, loading, pretrained, workdir
+from vsml_tf.runs import builder, curves, loading, per_worker, pretrained, workdir
 from vsml_tf.runs.config import base_config
 
 RECHECK_EPISODES = 8
@@ -128,7 +130,8 @@ def test_shipped_learners_recorded_command_gives_its_config(name):
     the config it was meta-trained with, in every key that changes what its
     meta-parameters mean: the command still reproduces it (a config file that changes
     its recipe must move the old one to an argument the command names). A chain of
-    commands (a run continued by others) is read at its last, the one that made it."""
+    commands (a run continued by others) is read from its last config file on, with the
+    `--config.KEY=VALUE` overrides given there and in the continuations after it."""
     directory = pretrained.directory(name)
     with open(os.path.join(directory, "metadata.json")) as f:
         command = json.load(f)["command"]
@@ -141,4 +144,28 @@ def test_shipped_learners_recorded_command_gives_its_config(name):
     spec.loader.exec_module(module)
     with open(os.path.join(directory, "config.json")) as f:
         recorded = json.load(f)
-    assert workdir.differences(recorded, module.get_config(match.group(2))) == []
+    config = module.get_config(match.group(2))
+    apply_overrides(config, shlex.split(command[match.end():]))
+    assert workdir.differences(recorded, config) == []
+
+
+def apply_overrides(config, tokens):
+    """`--config.KEY=VALUE` tokens applied as the command line would (worker_split or a
+    Python literal, else the string)."""
+    for token in tokens:
+        if not (token.startswith("--config.") and "=" in token):
+            continue
+        key, value = token[len("--config."):].split("=", 1)
+        *path, leaf = key.split(".")
+        node = config
+        for part in path:
+            node = node[part]
+        if per_worker.is_worker_split(value):
+            value = per_worker.parse(value)
+        else:
+            try:
+                value = ast.literal_eval(value)
+            except (ValueError, SyntaxError):
+                pass
+        with node.ignore_type():
+            node[leaf] = value

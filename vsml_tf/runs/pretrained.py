@@ -31,7 +31,7 @@ from vsml_tf.runs import checkpoints, curves
 # its transformations and the synthetic `sum` task with truncated backprop through
 # 4,000-step episodes, and checked not to collapse on 10,000-step streams
 # (docs/experiments/long-horizon.md). `quickstart_digits` starts faster on tiny streams.
-DEFAULT = "long_horizon_diverse"
+DEFAULT = "long_horizon_4k"
 
 # $VSML_PRETRAINED_DIR replaces the package's own directory (tests, private collections).
 DATA_DIR = os.environ.get("VSML_PRETRAINED_DIR") or os.path.join(

@@ -150,22 +150,19 @@ def test_shipped_learners_recorded_command_gives_its_config(name):
 
 
 def apply_overrides(config, tokens):
-    """`--config.KEY=VALUE` tokens applied as the command line would (worker_split or a
-    Python literal, else the string)."""
+    """`--config.KEY=VALUE` tokens applied as the command line would (worker_split, a
+    Python literal, else the string); a later token wins."""
+    flat = {}
     for token in tokens:
-        if not (token.startswith("--config.") and "=" in token):
-            continue
-        key, value = token[len("--config."):].split("=", 1)
-        *path, leaf = key.split(".")
-        node = config
-        for part in path:
-            node = node[part]
-        if per_worker.is_worker_split(value):
-            value = per_worker.parse(value)
-        else:
-            try:
-                value = ast.literal_eval(value)
-            except (ValueError, SyntaxError):
-                pass
-        with node.ignore_type():
-            node[leaf] = value
+        if token.startswith("--config.") and "=" in token:
+            key, value = token[len("--config."):].split("=", 1)
+            flat[key] = per_worker.as_worker_split(value) or literal_or_string(value)
+    with config.ignore_type():
+        config.update_from_flattened_dict(flat)
+
+
+def literal_or_string(value: str):
+    try:
+        return ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return value

@@ -5,11 +5,12 @@
 
 --compare: every learner sees the same stream and predicts each example before learning
 from it (prequential accuracy over the first 50, 100 and 500 examples), then is scored on
-a held-out test set after the one pass (`--orders=N`: the mean and standard deviation over N orders
-of each stream, the first the fixed one; over 100 examples one order's accuracy has a
-binomial spread of about 0.05, too wide to rank learners that are close). Streams: scikit-learn's 8x8 digits (a fixed
-shuffle; the quickstart learner was meta-trained on 1,400 of these images in other
-episodes, never with this stream's order) and make_classification (data no learner saw).
+a held-out test set after the one pass (`--orders=N`: the mean and standard deviation
+over N orders of each stream, the first the fixed one; over 100 examples one order's
+accuracy has a binomial spread of about 0.05, too wide to rank learners that are close).
+Streams: scikit-learn's 8x8 digits (a fixed shuffle; the quickstart learner was
+meta-trained on 1,400 of these images in other episodes, never with this stream's order)
+and make_classification (data no learner saw).
 Standardization: each sklearn learner gets a StandardScaler fitted on the first 50
 examples (it cannot be fitted on the stream it has not seen yet); VSML standardizes as
 it was meta-trained, online.

@@ -10,7 +10,8 @@ one 100-step window of 8 episodes, drawn uniformly over the episode; the steps b
 run forward only. Half of the shards see MNIST through their own random projection
 (task diversity: no pixel statistics to memorize); meta-training resizes to 14x14 (the
 learner does not depend on the input size), meta-test is at native size on MNIST, digits,
-sum and random, 32 episodes of 2,000 steps. `:diverse` adds task diversity (below).
+sum and random, 32 episodes of 2,000 steps. `:diverse` adds task diversity, `:tabular`
+synthetic tables on top of it (below).
 Stages and measurements: experiments/long_horizon/README.md and
 docs/experiments/long-horizon.md.
 """
@@ -21,8 +22,9 @@ from vsml_tf.runs.presets import CLONE_NETWORK, mnist_laptop_run
 
 
 def get_config(arg=None):
-    if arg not in (None, "", "diverse"):
-        raise ValueError(f"configs/long_horizon.py:{arg}: use no argument or ':diverse'.")
+    if arg not in (None, "", "diverse", "tabular"):
+        raise ValueError(f"configs/long_horizon.py:{arg}: use no argument, ':diverse' or "
+                         f"':tabular'.")
     config = base_config()
     config.learner = "vsml"
     config.update_from_flattened_dict(CLONE_NETWORK)
@@ -42,8 +44,10 @@ def get_config(arg=None):
     config.evaluation.num_episodes_during_training = 4
     config.checkpoint.every = 25
     config.logging.summary_every = 5
-    if arg == "diverse":
+    if arg in ("diverse", "tabular"):
         _diverse(config)
+    if arg == "tabular":
+        _tabular(config)
     return config
 
 
@@ -55,3 +59,18 @@ def _diverse(config):
     with config.ignore_type():
         config.data.dataset = worker_split(["mnist", "mnist", "sum", "mnist"])
         config.data.permute_labels = worker_split([False, False, False, True])
+
+
+def _tabular(config):
+    """`:diverse` over 8 shards, half at 14x14 and half native, with its first shard
+    (MNIST at 14x14) replaced by synthetic tables: `clusters` (32 features, 10 classes)
+    through a fresh random projection and class names per episode, so that every such
+    episode is a new tabular task. For the flat-feature streams users bring to
+    `VSMLClassifier` (make_classification's first 100 examples were its weakest window)."""
+    with config.ignore_type():
+        config.data.dataset = worker_split(["clusters", "mnist", "sum", "mnist",
+                                            "mnist", "mnist", "sum", "mnist"])
+        config.data.permute_labels = worker_split([True, False, False, True,
+                                                   False, False, False, True])
+        config.data.episode_rand_proj = worker_split([True] + [False] * 7)
+        config.data.resize = worker_split(["", "14x14", "14x14", "14x14", "", "", "", ""])

@@ -22,7 +22,8 @@ def test_configs_are_valid(name):
                                  "gradient.py:from_clone", "gradient.py:clone_first",
                                  "rand_proj.py:laptop",
                                  "rand_proj.py:laptop_long",
-                                 "invariances.py:laptop"]))
+                                 "invariances.py:laptop", "long_horizon.py:diverse",
+                                 "long_horizon.py:tabular"]))
 def test_shipped_configs_are_valid(name):
     import importlib.util
 

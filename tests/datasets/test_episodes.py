@@ -132,3 +132,26 @@ def test_permute_labels_renames_classes_per_episode():
         assert len(mapping) == len(pairs) == 10 and sorted(mapping.values()) == list(range(10))
         maps.append(tuple(mapping[c] for c in range(10)))
     assert len(set(maps)) == 3 and maps[0] != tuple(range(10))
+
+
+def test_episode_rand_proj_is_a_fresh_glorot_projection_per_episode():
+    train = datasets.load("clusters", "train")               # 32 features, none constant
+    plain = EpisodeSampler(train, steps=200)
+    projected = EpisodeSampler(train, steps=200, episode_rand_proj=True)
+    sample = tf.function(projected.sample, jit_compile=True)
+    xs, ys = plain.sample(seeds(3, [0, 1]))
+    pxs, pys = sample(seeds(3, [0, 1]))
+    np.testing.assert_array_equal(ys, pys)              # the same examples and labels
+    limit = np.sqrt(6 / (32 + 32))
+    matrices = []
+    for m in range(2):
+        # 200 examples of 32 features determine the 32x32 map.
+        inputs, outputs = xs.numpy()[:, m, 0], pxs.numpy()[:, m, 0]
+        matrix = np.linalg.lstsq(inputs, outputs, rcond=None)[0]
+        np.testing.assert_allclose(inputs @ matrix, outputs, atol=1e-4)
+        assert np.abs(matrix).max() <= limit + 1e-4
+        assert abs(matrix.std() - limit / np.sqrt(3)) < 0.1 * limit   # U(-l, l)
+        matrices.append(matrix)
+    assert not np.allclose(matrices[0], matrices[1], atol=1e-2)
+    alone, _ = sample(seeds(3, [1]))                     # independent of the other members
+    np.testing.assert_array_equal(alone[:, 0], pxs[:, 1])

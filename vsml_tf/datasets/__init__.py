@@ -3,9 +3,10 @@
     load("mnist", "test", data_dir="/data")     # official files in /data/mnist/
     load("mnist", "test")                        # TFDS (downloads once)
 
-Image sets (`images.IMAGE_SETS`) come from TFDS or the official files; `digits`, `random`
-and `sum` ship with the package. A new dataset is one loader plus one line here. Loads are
-cached per process, so the workers of one run share one copy of each dataset.
+Image sets (`images.IMAGE_SETS`) come from TFDS or the official files; `digits`, `random`,
+`sum` and `clusters` ship with the package. A new dataset is one loader plus one line
+here. Loads are cached per process, so the workers of one run share one copy of each
+dataset.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ BUILTIN: dict[str, Callable[[str], ArrayDataset]] = {
     "digits": digits.load,
     "random": synthetic.random,
     "sum": synthetic.sum_sign,
+    "clusters": synthetic.clusters,
 }
 LOADERS: dict[str, Callable[..., ArrayDataset]] = {
     **BUILTIN,

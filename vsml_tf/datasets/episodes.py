@@ -34,12 +34,27 @@ def _per_member(fn, seeds, *specs):
     return tf.map_fn(fn, seeds, fn_output_signature=specs[0] if len(specs) == 1 else specs)
 
 
+def glorot_uniform_per_member(seeds, dim: int) -> tf.Tensor:
+    """[p, dim, dim]: member i's own U(-l, l) projection, l = sqrt(6 / (2 dim)), drawn
+    from its episode seed (the per-episode counterpart of `preprocess.rand_proj`)."""
+    limit = math.sqrt(6.0 / (dim + dim))
+    return _per_member(lambda s: tf.random.stateless_uniform([dim, dim], _fold(s, 11),
+                                                             -limit, limit),
+                       seeds, tf.TensorSpec([dim, dim], tf.float32))
+
+
 class _Sampler:
-    """Shared by both samplers: preprocessing, output shapes, one-hot labels."""
+    """Shared by both samplers: preprocessing, output shapes, one-hot labels.
+
+    `episode_rand_proj`: after preprocessing, each episode's inputs go through a fresh
+    Glorot-uniform DxD projection drawn from the episode's seed, so every episode is a
+    new linear view of the data (`Preprocessor`'s `rand_proj` is one per worker)."""
 
     def __init__(self, dataset: ArrayDataset, steps: int, batch_size: int, flatten: bool,
-                 preprocessor: Preprocessor | None, num_classes: int | None):
+                 preprocessor: Preprocessor | None, num_classes: int | None,
+                 episode_rand_proj: bool = False):
         self.dataset = dataset
+        self.episode_rand_proj = bool(episode_rand_proj)
         self.steps = int(steps)
         self.batch_size = int(batch_size)
         self.flatten = flatten
@@ -64,6 +79,10 @@ class _Sampler:
         """seeds [p, 2] -> (xs [T, p, n, *example_shape] float32, ys one-hot [T, p, n, C])."""
         index, labels = self.episode_indices(seeds)
         xs = self.preprocessor(tf.gather(self._images, index))
+        if self.episode_rand_proj:
+            dim = int(np.prod(self.preprocessor.output_shape))
+            xs = tf.einsum("tpnd,pde->tpne", tf.reshape(xs, tuple(index.shape) + (dim,)),
+                           glorot_uniform_per_member(seeds, dim))
         xs = tf.reshape(xs, tuple(index.shape) + self.example_shape)
         return xs, tf.one_hot(labels, self.num_classes)
 
@@ -77,8 +96,10 @@ class EpisodeSampler(_Sampler):
 
     def __init__(self, dataset: ArrayDataset, steps: int, batch_size: int = 1,
                  flatten: bool = True, preprocessor: Preprocessor | None = None,
-                 num_classes: int | None = None, permute_labels: bool = False):
-        super().__init__(dataset, steps, batch_size, flatten, preprocessor, num_classes)
+                 num_classes: int | None = None, permute_labels: bool = False,
+                 episode_rand_proj: bool = False):
+        super().__init__(dataset, steps, batch_size, flatten, preprocessor, num_classes,
+                         episode_rand_proj)
         self.permute_labels = permute_labels
 
     def episode_indices(self, seeds):
@@ -106,7 +127,8 @@ class FewShotSampler(_Sampler):
 
     def __init__(self, dataset: ArrayDataset, ways: int, shots: int, steps: int | None = None,
                  batch_size: int = 1, flatten: bool = True,
-                 preprocessor: Preprocessor | None = None, num_classes: int | None = None):
+                 preprocessor: Preprocessor | None = None, num_classes: int | None = None,
+                 episode_rand_proj: bool = False):
         self.ways, self.shots = int(ways), int(shots)
         length = self.ways * self.shots + 1
         if steps is not None and steps != length:
@@ -123,7 +145,8 @@ class FewShotSampler(_Sampler):
             raise UserError(f"{self.ways}-way {self.shots}-shot episodes need ways >= 2, "
                             f"shots >= 1 and {self.ways} classes with >= {self.shots + 1} "
                             f"examples; {dataset.name} has {len(eligible)} such classes.")
-        super().__init__(dataset, length, 1, flatten, preprocessor, num_classes)
+        super().__init__(dataset, length, 1, flatten, preprocessor, num_classes,
+                         episode_rand_proj)
         by_class = [np.flatnonzero(dataset.labels == c) for c in eligible]
         width = max(len(members) for members in by_class)
         table = np.stack([np.pad(m, (0, width - len(m)), mode="edge") for m in by_class])

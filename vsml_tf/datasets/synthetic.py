@@ -18,7 +18,9 @@ from vsml_tf.datasets.base import ArrayDataset
 
 SHAPE = (28, 28, 1)
 SUM_POOL = {"train": 20_000, "test": 10_000}
-_SEEDS = {"random": 0, "train": 1, "test": 2}
+CLUSTERS_POOL = {"train": 20_000, "test": 10_000}
+CLUSTERS_FEATURES, CLUSTERS_INFORMATIVE, CLUSTERS_CLASSES = 32, 16, 10
+_SEEDS = {"random": 0, "train": 1, "test": 2, "clusters": 3}
 
 
 def _check_split(name: str, split: str) -> None:
@@ -46,3 +48,23 @@ def sum_sign(split: str) -> ArrayDataset:
     images = (means + noise).astype(np.float32)
     labels = (images.reshape(n, -1).sum(axis=1) >= 0).astype(np.int64)
     return ArrayDataset("sum", images, labels, num_classes=2, scale=1.0, mean=0.0, std=1.0)
+
+
+def clusters(split: str) -> ArrayDataset:
+    _check_split("clusters", split)
+    k, c = CLUSTERS_INFORMATIVE, CLUSTERS_CLASSES
+    structure = np.random.default_rng(_SEEDS["clusters"])
+    means = structure.choice([-1.0, 1.0], size=(c, k))               # hypercube vertices
+    covariance_maps = structure.uniform(-1.0, 1.0, size=(c, k, k))
+    g = np.random.default_rng([_SEEDS["clusters"], _SEEDS[split]])
+    n = CLUSTERS_POOL[split]
+    labels = np.arange(n) % c
+    g.shuffle(labels)
+    z = g.standard_normal((n, k))
+    informative = means[labels] + np.einsum("ni,nij->nj", z, covariance_maps[labels])
+    noise = g.standard_normal((n, CLUSTERS_FEATURES - k))
+    features = np.concatenate([informative, noise], axis=1)
+    features = (features - features.mean(0)) / features.std(0)      # each feature z-scored
+    images = features.reshape(n, 1, CLUSTERS_FEATURES, 1).astype(np.float32)
+    return ArrayDataset("clusters", images, labels, num_classes=c, scale=1.0, mean=0.0,
+                        std=1.0)

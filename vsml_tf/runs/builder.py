@@ -45,8 +45,8 @@ def sampler(config: ml_collections.ConfigDict, learner, dataset, split: str, ste
     split 'train' applies all of config.data's preprocessing; any other split is
     meta-test and applies what `config.evaluation.preprocessing` says ('shape': the
     normalization and the resize/pad shapes, never the task variants rand_proj,
-    shuffle_pixels and filter_classes; 'none': no resize (native size); 'all':
-    everything). Padding (`pad_inputs`, `pad_classes`) applies in every scope: it is the
+    episode_rand_proj, shuffle_pixels and filter_classes; 'none': no resize (native
+    size); 'all': everything). Padding (`pad_inputs`, `pad_classes`) applies in every scope: it is the
     fixed input and output size of a learner such as the baselines, not a task variant.
     `evaluation.filter_classes` meta-tests on a subset of the classes in any scope."""
     data = per_worker.for_worker(config, worker_index).data
@@ -73,7 +73,8 @@ def sampler(config: ml_collections.ConfigDict, learner, dataset, split: str, ste
         shuffle_pixels=variants and data.shuffle_pixels,
         rand_proj=variants and data.rand_proj, seed=config.seed, worker_index=worker_index)
     common = dict(flatten=not learner.uses_images, preprocessor=preprocessor,
-                  num_classes=data.pad_classes or None)
+                  num_classes=data.pad_classes or None,
+                  episode_rand_proj=variants and data.episode_rand_proj)
     if data.ways:
         return FewShotSampler(examples, data.ways, data.shots, steps=steps,
                               batch_size=data.batch_size, **common)

@@ -102,6 +102,7 @@ def base_config() -> ml_collections.ConfigDict:
         pad_classes=0,             # one-hot size; 0 = the dataset's number of classes
         # Task variants for meta-training (per worker).
         rand_proj=False,           # fixed Glorot-uniform DxD projection of the input
+        episode_rand_proj=False,   # a fresh one per episode, from the episode's seed
         shuffle_pixels=False,      # fixed random permutation of the pixel positions
         filter_classes="",         # e.g. '3,5,7': keep these, relabel 0..k-1 in this order
         permute_labels=False,      # rename the classes by a random permutation per episode

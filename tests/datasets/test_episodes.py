@@ -155,3 +155,29 @@ def test_episode_rand_proj_is_a_fresh_glorot_projection_per_episode():
     assert not np.allclose(matrices[0], matrices[1], atol=1e-2)
     alone, _ = sample(seeds(3, [1]))                     # independent of the other members
     np.testing.assert_array_equal(alone[:, 0], pxs[:, 1])
+
+
+def test_episode_pool_cycles_through_its_own_subset():
+    train = datasets.load("digits", "train")                  # 1,397 examples
+    whole = EpisodeSampler(train, steps=400)
+    pooled = EpisodeSampler(train, steps=400, pool=50)
+    indices = tf.function(pooled.episode_indices, jit_compile=True)
+    index = indices(seeds(5, [0, 1, 2]))[0].numpy()[:, :, 0]    # [T, p]
+    pools = []
+    for member in range(3):
+        order = index[:, member]
+        pool = np.sort(order[:50])
+        assert len(set(pool)) == 50                            # 50 distinct examples
+        for start in range(0, 400, 50):                        # each pass: the pool, reordered
+            np.testing.assert_array_equal(np.sort(order[start:start + 50]), pool)
+        assert not np.array_equal(order[:50], order[50:100])
+        pools.append(pool)
+    assert not np.array_equal(pools[0], pools[1])             # a pool per episode
+    alone = indices(seeds(5, [1]))[0].numpy()[:, 0, 0]
+    np.testing.assert_array_equal(alone, index[:, 1])
+    # The whole-split episodes are untouched by the option's existence.
+    np.testing.assert_array_equal(whole.episode_indices(seeds(5, [0]))[0],
+                                  EpisodeSampler(train, steps=400, pool=0)
+                                  .episode_indices(seeds(5, [0]))[0])
+    with pytest.raises(ValueError, match="episode_pool=-1"):
+        EpisodeSampler(train, steps=4, pool=-1)

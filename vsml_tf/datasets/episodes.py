@@ -92,25 +92,42 @@ class EpisodeSampler(_Sampler):
 
     `permute_labels`: every episode renames the classes by its own random permutation, so
     a learner cannot carry the class -> label map over from meta-training and must learn
-    it within the episode (the test of learning-to-learn vs memorizing)."""
+    it within the episode (the test of learning-to-learn vs memorizing).
+
+    `pool`: each episode cycles through its own random subset of `pool` examples (a
+    fresh order per pass), so that a long episode makes many passes over a small dataset,
+    as `VSMLClassifier(passes=...)` on a user's few hundred examples does; 0 (default):
+    the whole split."""
 
     def __init__(self, dataset: ArrayDataset, steps: int, batch_size: int = 1,
                  flatten: bool = True, preprocessor: Preprocessor | None = None,
                  num_classes: int | None = None, permute_labels: bool = False,
-                 episode_rand_proj: bool = False):
+                 episode_rand_proj: bool = False, pool: int = 0):
         super().__init__(dataset, steps, batch_size, flatten, preprocessor, num_classes,
                          episode_rand_proj)
         self.permute_labels = permute_labels
+        if pool < 0:
+            raise UserError(f"data.episode_pool={pool}: use 0 (the whole split) or a "
+                            f"positive number of examples.")
+        self.pool = min(int(pool), len(dataset)) if pool else 0
 
     def episode_indices(self, seeds):
         n, total = len(self.dataset), self.steps * self.batch_size
-        epochs = math.ceil(total / n)  # a fresh random order for every pass over the data
+        m = self.pool or n             # examples the episode cycles through
+        epochs = math.ceil(total / m)  # a fresh random order for every pass over the data
         shape = [epochs, index_shuffle.num_keys()]
         keys = _per_member(lambda s: tf.random.stateless_uniform(shape, s, None, None, tf.int32),
                            seeds, tf.TensorSpec(shape, tf.int32))          # [p, epochs, R]
         position = tf.range(total)
-        keys = tf.gather(keys, position // n, axis=1)                    # [p, total, R]
-        index = index_shuffle.index_shuffle(position % n, keys, n)       # [p, total]
+        keys = tf.gather(keys, position // m, axis=1)                    # [p, total, R]
+        index = index_shuffle.index_shuffle(position % m, keys, m)       # [p, total]
+        if self.pool:  # the first m of a random permutation of [0, n): the episode's pool
+            spec = tf.TensorSpec([index_shuffle.num_keys()], tf.int32)
+            pool_keys = _per_member(lambda s: tf.random.stateless_uniform(
+                spec.shape, _fold(s, 5), None, None, tf.int32), seeds, spec)   # [p, R]
+            members = index_shuffle.index_shuffle(tf.range(m)[None, :],
+                                                  pool_keys[:, None, :], n)  # [p, m]
+            index = tf.gather(members, index, batch_dims=1)
         index = tf.transpose(tf.reshape(index, (-1, self.steps, self.batch_size)), [1, 0, 2])
         labels = tf.gather(self._labels, index)                          # [T, p, n]
         if self.permute_labels:

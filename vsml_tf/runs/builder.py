@@ -45,7 +45,7 @@ def sampler(config: ml_collections.ConfigDict, learner, dataset, split: str, ste
     split 'train' applies all of config.data's preprocessing; any other split is
     meta-test and applies what `config.evaluation.preprocessing` says ('shape': the
     normalization and the resize/pad shapes, never the task variants rand_proj,
-    episode_rand_proj, shuffle_pixels and filter_classes; 'none': no resize (native
+    episode_rand_proj, episode_pool, shuffle_pixels and filter_classes; 'none': no resize (native
     size); 'all': everything). Padding (`pad_inputs`, `pad_classes`) applies in every scope: it is the
     fixed input and output size of a learner such as the baselines, not a task variant.
     `evaluation.filter_classes` meta-tests on a subset of the classes in any scope."""
@@ -80,7 +80,8 @@ def sampler(config: ml_collections.ConfigDict, learner, dataset, split: str, ste
                               batch_size=data.batch_size, **common)
     permute = data.permute_labels if split == "train" else config.evaluation.permute_labels
     return EpisodeSampler(examples, steps, batch_size=data.batch_size,
-                          permute_labels=permute, **common)
+                          permute_labels=permute, pool=data.episode_pool if variants else 0,
+                          **common)
 
 
 # Shards chosen by default: enough that 1, 2, 4 or 8 replicas evaluate whole shards (the

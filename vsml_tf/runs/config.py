@@ -106,6 +106,8 @@ def base_config() -> ml_collections.ConfigDict:
         shuffle_pixels=False,      # fixed random permutation of the pixel positions
         filter_classes="",         # e.g. '3,5,7': keep these, relabel 0..k-1 in this order
         permute_labels=False,      # rename the classes by a random permutation per episode
+        episode_pool=0,            # >0: each episode cycles through its own random subset
+                                   # of this many examples (many passes); 0: whole split
         # Few-shot episodes: ways>0 gives N-way K-shot episodes of ways*shots+1 steps,
         # the last step an unseen query (use training.loss_type='last').
         ways=0,                    # classes per few-shot episode; 0: no few-shot episodes
@@ -312,6 +314,7 @@ MINIMUMS = (
                                     "estimator's)"),
     ("data.batch_size", 1, "examples per step inside an episode"),
     ("data.pad_classes", 0, "one-hot size (0: the dataset's classes)"),
+    ("data.episode_pool", 0, "examples each episode cycles through (0: the whole split)"),
     ("data.ways", 0, "classes per few-shot episode (0: no few-shot)"),
     ("data.shots", 1, "examples per class in a few-shot episode"),
     ("model.state_size", 1, "LSTM state per connection"),

@@ -22,7 +22,7 @@ import tensorflow as tf
 from vsml_tf.core.errors import UserError
 from vsml_tf.datasets import index_shuffle
 from vsml_tf.datasets.base import ArrayDataset
-from vsml_tf.datasets.preprocess import Preprocessor
+from vsml_tf.datasets.preprocess import Preprocessor, glorot_limit
 
 
 def _fold(seed, salt: int):
@@ -35,9 +35,9 @@ def _per_member(fn, seeds, *specs):
 
 
 def glorot_uniform_per_member(seeds, dim: int) -> tf.Tensor:
-    """[p, dim, dim]: member i's own U(-l, l) projection, l = sqrt(6 / (2 dim)), drawn
-    from its episode seed (the per-episode counterpart of `preprocess.rand_proj`)."""
-    limit = math.sqrt(6.0 / (dim + dim))
+    """[p, dim, dim]: member i's own Glorot-uniform projection, drawn from its episode
+    seed (the per-episode counterpart of `Preprocessor`'s per-worker `rand_proj`)."""
+    limit = glorot_limit(dim)
     return _per_member(lambda s: tf.random.stateless_uniform([dim, dim], _fold(s, 11),
                                                              -limit, limit),
                        seeds, tf.TensorSpec([dim, dim], tf.float32))

@@ -76,9 +76,14 @@ def _worker_rng(seed: int, worker_index: int, purpose: str) -> np.random.Generat
         np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(worker_index), _SALT[purpose]]))
 
 
+def glorot_limit(dim: int) -> float:
+    """l of a Glorot-uniform DxD projection, U(-l, l): sqrt(6 / (fan_in + fan_out))."""
+    return math.sqrt(6.0 / (dim + dim))
+
+
 def glorot_uniform_projection(dim: int, seed: int, worker_index: int = 0) -> np.ndarray:
-    """[dim, dim] float32, U(-l, l) with l = sqrt(6 / (fan_in + fan_out))."""
-    limit = math.sqrt(6.0 / (dim + dim))
+    """[dim, dim] float32, U(-l, l) with l = glorot_limit(dim)."""
+    limit = glorot_limit(dim)
     g = _worker_rng(seed, worker_index, "rand_proj")
     return g.uniform(-limit, limit, size=(dim, dim)).astype(np.float32)
 

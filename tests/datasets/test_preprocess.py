@@ -110,3 +110,66 @@ def test_parse_shape():
     assert parse_shape("", 2, "data.resize") is None
     with pytest.raises(ValueError, match="data.resize='28'.*'28x28'"):
         parse_shape("28", 2, "data.resize")
+
+
+@pytest.mark.parametrize("size", [(8, 8), (14, 14), (7, 9), (10, 5)])
+def test_area_resize_matches_tf_image_resize_and_compiles(size):
+    """'area' is computed as two overlap-weight matrices, because tf.image.resize's area
+    kernel has no XLA implementation; eager TF is the reference."""
+    d = dataset(shape=(28, 28, 2), n=3)
+    want = tf.image.resize(d.images / 255.0, size, method="area").numpy()
+    got = run(Preprocessor(d, normalize="identity", resize=size, resize_method="area"),
+              d.images)
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    with pytest.raises(ValueError, match="bilinear"):
+        Preprocessor(d, resize=size, resize_method="bicubic")
+
+
+def ink_images(n=6, size=28, seed=0):
+    """Random strokes on a blank background at random places: a box of ink per image."""
+    g = np.random.default_rng(seed)
+    images = np.zeros((n, size, size, 1), np.uint8)
+    for image in images:
+        top, left = g.integers(0, size - 6, 2)
+        h, w = g.integers(3, size - max(top, left), 2)
+        image[top:top + h, left:left + w, 0] = g.integers(0, 256, (h, w))
+        image[top, left, 0] = image[top + h - 1, left + w - 1, 0] = 255  # the box's corners
+    return images
+
+
+def test_crop_to_content_resamples_the_square_around_the_ink_as_scipy_does():
+    """Reference: scipy's order-1 spline (bilinear) sampling with zeros outside the image,
+    on the square grid centered on the ink's bounding box (pixels above half the max)."""
+    from scipy import ndimage
+
+    images = ink_images()
+    d = ArrayDataset("ink", images, np.zeros(len(images)), num_classes=1)
+    got = run(Preprocessor(d, normalize="identity", crop=True), images)
+    for image, out in zip(images / 255.0, got):
+        rows, cols = np.nonzero(image[..., 0] > 0.5 * image.max())
+        side = max(rows.max() - rows.min(), cols.max() - cols.min())
+        grid = np.linspace(-side / 2, side / 2, 28)
+        ys = (rows.min() + rows.max()) / 2 + grid
+        xs = (cols.min() + cols.max()) / 2 + grid
+        coords = np.meshgrid(ys, xs, indexing="ij")
+        want = ndimage.map_coordinates(image[..., 0], coords, order=1, mode="constant")
+        np.testing.assert_allclose(out[..., 0], want, atol=1e-5)
+        longer = (out[..., 0] > 0).any(1) if np.ptp(rows) >= np.ptp(cols) else \
+            (out[..., 0] > 0).any(0)
+        assert longer[0] and longer[-1]  # the ink spans the frame along its longer side
+
+
+def test_crop_to_content_keeps_a_blank_image_and_sets_its_own_stats():
+    """A blank image is resampled whole (here: unchanged); the normalization stats are
+    those of the cropped and resized images, which are denser than the dataset's."""
+    images = np.concatenate([np.zeros((1, 28, 28, 1), np.uint8), ink_images(n=40)])
+    d = ArrayDataset("ink", images, np.zeros(len(images)), num_classes=1, mean=0.5, std=2.0)
+    np.testing.assert_array_equal(
+        run(Preprocessor(d, normalize="identity", crop=True), images[:1]), 0.0)
+    pre = Preprocessor(d, resize=(8, 8), resize_method="area", crop=True)
+    rendered = run(Preprocessor(d, normalize="identity", resize=(8, 8),
+                                resize_method="area", crop=True), images)
+    assert (pre.mean, pre.std) == pytest.approx((rendered.mean(), rendered.std()), rel=1e-4)
+    standardized = run(pre, images)
+    assert standardized.mean() == pytest.approx(0.0, abs=1e-4)
+    assert standardized.std() == pytest.approx(1.0, rel=1e-3)

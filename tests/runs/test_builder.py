@@ -90,6 +90,8 @@ def test_meta_test_preprocessing_scope(scope, projected, filtered):
     c.data.pad_inputs = "10x10x1"
     c.data.pad_classes = 20
     c.data.resize = "6x6"
+    c.data.resize_method = "area"
+    c.data.crop_to_content = True
     c.evaluation.preprocessing = scope
     learner = builder.new_learner(c)
     sampler = builder.sampler(c, learner, "digits", "test", 5)
@@ -97,9 +99,12 @@ def test_meta_test_preprocessing_scope(scope, projected, filtered):
     assert (sampler.dataset.num_classes == 2) == filtered
     assert sampler.example_shape == (100,)  # resized to 6x6 or not, padded to 10x10
     assert (sampler.preprocessor.resize is not None) == (scope != "none")
+    assert sampler.preprocessor.resize_method == "area"  # a shape setting
+    assert sampler.preprocessor.crop == projected  # a task variant
     assert sampler.num_classes == 20
     train = builder.sampler(c, learner, "digits", "train", 5)
     assert train.preprocessor.projection is not None and train.dataset.num_classes == 2
+    assert train.preprocessor.crop
 
 
 def test_few_shot_sampler_from_config():

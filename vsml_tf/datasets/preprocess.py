@@ -2,8 +2,8 @@
 
 At load time, in NumPy, once: `filter_classes` (a subset of the classes, relabeled).
 Per drawn example, inside the compiled meta-training step (`Preprocessor`), in order:
-scale to [0, 1] -> `resize` (bilinear) -> `normalize` -> `pad_inputs` -> `shuffle_pixels`
--> `rand_proj`. Datasets thus stay in memory as compact uint8 and one loaded dataset
+scale to [0, 1] -> `crop_to_content` -> `resize` (`resize_method`) -> `normalize` ->
+`pad_inputs` -> `shuffle_pixels` -> `rand_proj`. Datasets thus stay in memory as compact uint8 and one loaded dataset
 serves every worker's variant; each transform costs O(pixels) per example (the
 projection O(pixels^2)), far below the learner's O(pixels x classes x state^2).
 
@@ -26,6 +26,8 @@ from vsml_tf.core.errors import UserError
 from vsml_tf.datasets.base import ArrayDataset
 
 NORMALIZATIONS = ("dataset_standard", "standard", "identity")
+RESIZE_METHODS = ("bilinear", "area")
+_STATS_SAMPLE = 2048  # examples that set the stats of content-cropped images
 _SALT = {"shuffle_pixels": 1, "rand_proj": 2}
 
 
@@ -92,17 +94,64 @@ def pixel_permutation(num_pixels: int, seed: int, worker_index: int = 0) -> np.n
     return _worker_rng(seed, worker_index, "shuffle_pixels").permutation(num_pixels)
 
 
+def area_weights(length: int, size: int) -> np.ndarray:
+    """[size, length]: output cell i averages the input cells it overlaps, weighted by the
+    overlap (what tf.image.resize's 'area' computes; it has no XLA kernel)."""
+    edges = np.arange(size + 1) * length / size
+    cells = np.arange(length)
+    overlap = np.clip(np.minimum(edges[1:, None], cells + 1) -
+                      np.maximum(edges[:-1, None], cells), 0, None)
+    return (overlap / overlap.sum(1, keepdims=True)).astype(np.float32)
+
+
+def crop_to_content(x: tf.Tensor, size: tuple[int, int]) -> tf.Tensor:
+    """Each image [N, H, W, C] in [0, 1] cropped to the square around its ink (pixels above
+    half the image's maximum), centered, and resampled (bilinear) to `size`: the way
+    handwriting datasets such as UCI digits were rendered, the digit filling the frame.
+    An image without ink is resampled whole."""
+    height, width = x.shape[1], x.shape[2]
+    peak = tf.reduce_max(x, axis=[1, 2, 3], keepdims=True)
+    ink = tf.reduce_max(x, axis=3) > 0.5 * peak[..., 0]
+    ink = tf.logical_and(ink, peak[..., 0] > 0)
+
+    def extent(mask, length):  # first and last inked index along one axis; 0, n-1 if none
+        index = tf.range(length, dtype=tf.float32)
+        first = tf.reduce_min(tf.where(mask, index, float(length)), axis=1)
+        last = tf.reduce_max(tf.where(mask, index, -1.0), axis=1)
+        empty = last < 0
+        return tf.where(empty, 0.0, first), tf.where(empty, length - 1.0, last)
+
+    top, bottom = extent(tf.reduce_any(ink, axis=2), height)
+    left, right = extent(tf.reduce_any(ink, axis=1), width)
+    half = tf.maximum(bottom - top, right - left) / 2
+
+    def tent(center, samples, length):  # bilinear weights [N, samples, length]
+        at = center[:, None] - half[:, None] + tf.linspace(0.0, 1.0, samples)[None] * (
+            2 * half[:, None])
+        return tf.nn.relu(1 - tf.abs(at[..., None] - tf.range(length, dtype=tf.float32)))
+
+    # Separable bilinear resampling (tf.image.crop_and_resize has no XLA kernel); points
+    # outside the image fade to 0.
+    rows = tent((top + bottom) / 2, size[0], height)
+    cols = tent((left + right) / 2, size[1], width)
+    return tf.einsum("nir,nrsc,njs->nijc", rows, x, cols)
+
+
 class Preprocessor:
     """Maps raw examples [..., H, W, C] of `dataset` to float32 [..., *output_shape]."""
 
     def __init__(self, dataset: ArrayDataset, normalize: str = "dataset_standard",
                  resize: tuple | None = None, pad_inputs: tuple | None = None,
                  shuffle_pixels: bool = False, rand_proj: bool = False, seed: int = 0,
-                 worker_index: int = 0):
+                 worker_index: int = 0, resize_method: str = "bilinear",
+                 crop: bool = False):
         if normalize not in NORMALIZATIONS:
             raise UserError(f"data.normalize={normalize!r}: use one of {NORMALIZATIONS}.")
+        if resize_method not in RESIZE_METHODS:
+            raise UserError(f"data.resize_method={resize_method!r}: use one of "
+                            f"{RESIZE_METHODS} ('area' averages, for downsampling).")
         self.scale, self.mean, self.std = dataset.scale, dataset.mean, dataset.std
-        self.normalize = normalize
+        self.normalize, self.resize_method, self.crop = normalize, resize_method, crop
         self.resize = tuple(resize) if resize else None
         self.pad_inputs = tuple(pad_inputs) if pad_inputs else None
         height, width, channels = dataset.shape
@@ -126,13 +175,27 @@ class Preprocessor:
         if rand_proj:
             self.projection = tf.convert_to_tensor(glorot_uniform_projection(dim, seed,
                                                                              worker_index))
+        if crop:  # cropped digits are denser than the dataset's stats say: measure them
+            sample = self._render(tf.cast(dataset.images[:_STATS_SAMPLE], tf.float32)
+                                  / self.scale).numpy()
+            self.mean, self.std = float(sample.mean()), float(sample.std())
+
+    def _render(self, x: tf.Tensor) -> tf.Tensor:
+        """Crop and resize of images [N, H, W, C] in [0, 1]."""
+        if self.crop:  # crop at 4x the target, so that 'area' then averages blocks
+            h, w = self.resize or x.shape[1:3]
+            x = crop_to_content(x, (4 * h, 4 * w) if self.resize else (h, w))
+        if self.resize and self.resize_method == "area":
+            rows, cols = (area_weights(n, m) for n, m in zip(x.shape[1:3], self.resize))
+            x = tf.einsum("ir,nrsc,js->nijc", rows, x, cols)
+        elif self.resize:
+            x = tf.image.resize(x, self.resize, method="bilinear")
+        return x
 
     def __call__(self, images: tf.Tensor) -> tf.Tensor:
         lead = tuple(images.shape[:-3])
         x = tf.cast(images, tf.float32) / self.scale
-        x = tf.reshape(x, (-1,) + tuple(images.shape[-3:]))
-        if self.resize:
-            x = tf.image.resize(x, self.resize, method="bilinear")
+        x = self._render(tf.reshape(x, (-1,) + tuple(images.shape[-3:])))
         if self.normalize == "dataset_standard":
             x = (x - self.mean) / self.std
         elif self.normalize == "standard":

@@ -45,7 +45,7 @@ def sampler(config: ml_collections.ConfigDict, learner, dataset, split: str, ste
     split 'train' applies all of config.data's preprocessing; any other split is
     meta-test and applies what `config.evaluation.preprocessing` says ('shape': the
     normalization and the resize/pad shapes, never the task variants rand_proj,
-    episode_rand_proj, episode_pool, shuffle_pixels and filter_classes; 'none': no resize (native
+    episode_rand_proj, crop_to_content, episode_pool, shuffle_pixels and filter_classes; 'none': no resize (native
     size); 'all': everything). Padding (`pad_inputs`, `pad_classes`) applies in every scope: it is the
     fixed input and output size of a learner such as the baselines, not a task variant.
     `evaluation.filter_classes` meta-tests on a subset of the classes in any scope."""
@@ -71,7 +71,8 @@ def sampler(config: ml_collections.ConfigDict, learner, dataset, split: str, ste
         resize=parse_shape(data.resize, 2, "data.resize") if resized else None,
         pad_inputs=parse_shape(data.pad_inputs, 3, "data.pad_inputs"),
         shuffle_pixels=variants and data.shuffle_pixels,
-        rand_proj=variants and data.rand_proj, seed=config.seed, worker_index=worker_index)
+        rand_proj=variants and data.rand_proj, seed=config.seed, worker_index=worker_index,
+        resize_method=data.resize_method, crop=variants and data.crop_to_content)
     common = dict(flatten=not learner.uses_images, preprocessor=preprocessor,
                   num_classes=data.pad_classes or None,
                   episode_rand_proj=variants and data.episode_rand_proj)

@@ -97,13 +97,16 @@ def base_config() -> ml_collections.ConfigDict:
         # evaluation.preprocessing.
         normalize="dataset_standard",  # 'dataset_standard', per-image 'standard', 'identity'
         stats="paper",             # 'paper' (fashion_mnist uses MNIST's stats) or 'true'
-        resize="",                 # 'HxW' (bilinear), e.g. '28x28'; '' keeps native size
+        resize="",                 # 'HxW', e.g. '28x28'; '' keeps native size
+        resize_method="bilinear",  # 'bilinear' or 'area' (block averages, for downsampling)
         pad_inputs="",             # 'HxWxC': zero-pad (centered) to this shape
         pad_classes=0,             # one-hot size; 0 = the dataset's number of classes
         # Task variants for meta-training (per worker).
         rand_proj=False,           # fixed Glorot-uniform DxD projection of the input
         episode_rand_proj=False,   # a fresh one per episode, from the episode's seed
         shuffle_pixels=False,      # fixed random permutation of the pixel positions
+        crop_to_content=False,     # crop each image to the square around its ink before
+                                   # resizing (digits fill the frame, as in UCI digits)
         filter_classes="",         # e.g. '3,5,7': keep these, relabel 0..k-1 in this order
         permute_labels=False,      # rename the classes by a random permutation per episode
         episode_pool=0,            # >0: each episode cycles through its own random subset
@@ -290,6 +293,7 @@ def choices_by_key() -> dict[str, tuple]:
             "distribution.strategy": STRATEGIES,
             "data.source": images.SOURCES,
             "data.normalize": preprocess.NORMALIZATIONS,
+            "data.resize_method": preprocess.RESIZE_METHODS,
             "data.stats": images.STATS,
             "evaluation.preprocessing": PREPROCESSING_SCOPES,
             "training.loss_type": LOSS_TYPES,

@@ -3,8 +3,8 @@
 At load time, in NumPy, once: `filter_classes` (a subset of the classes, relabeled).
 Per drawn example, inside the compiled meta-training step (`Preprocessor`), in order:
 scale to [0, 1] -> `crop_to_content` -> `resize` (`resize_method`) -> `normalize` ->
-`pad_inputs` -> `shuffle_pixels` -> `rand_proj`. Datasets thus stay in memory as compact uint8 and one loaded dataset
-serves every worker's variant; each transform costs O(pixels) per example (the
+`pad_inputs` -> `shuffle_pixels` -> `rand_proj`. Datasets thus stay in memory as compact
+uint8 and one loaded dataset serves every worker's variant; each transform costs O(pixels) per example (the
 projection O(pixels^2)), far below the learner's O(pixels x classes x state^2).
 
 The pixel permutation and the projection matrix are drawn once per worker from
@@ -111,8 +111,7 @@ def crop_to_content(x: tf.Tensor, size: tuple[int, int]) -> tf.Tensor:
     An image without ink is resampled whole."""
     height, width = x.shape[1], x.shape[2]
     peak = tf.reduce_max(x, axis=[1, 2, 3], keepdims=True)
-    ink = tf.reduce_max(x, axis=3) > 0.5 * peak[..., 0]
-    ink = tf.logical_and(ink, peak[..., 0] > 0)
+    ink = tf.reduce_max(x, axis=3) > 0.5 * peak[..., 0]  # none in a blank image
 
     def extent(mask, length):  # first and last inked index along one axis; 0, n-1 if none
         index = tf.range(length, dtype=tf.float32)
@@ -175,6 +174,11 @@ class Preprocessor:
         if rand_proj:
             self.projection = tf.convert_to_tensor(glorot_uniform_projection(dim, seed,
                                                                              worker_index))
+        self._area = None
+        if self.resize and resize_method == "area":  # overlap weights [out, in] per axis
+            source = tuple(4 * n for n in self.resize) if crop else dataset.shape[:2]
+            self._area = [tf.constant(area_weights(n, m))
+                          for n, m in zip(source, self.resize)]
         if crop:  # cropped digits are denser than the dataset's stats say: measure them
             sample = self._render(tf.cast(dataset.images[:_STATS_SAMPLE], tf.float32)
                                   / self.scale).numpy()
@@ -185,9 +189,8 @@ class Preprocessor:
         if self.crop:  # crop at 4x the target, so that 'area' then averages blocks
             h, w = self.resize or x.shape[1:3]
             x = crop_to_content(x, (4 * h, 4 * w) if self.resize else (h, w))
-        if self.resize and self.resize_method == "area":
-            rows, cols = (area_weights(n, m) for n, m in zip(x.shape[1:3], self.resize))
-            x = tf.einsum("ir,nrsc,js->nijc", rows, x, cols)
+        if self._area:
+            x = tf.einsum("ir,nrsc,js->nijc", self._area[0], x, self._area[1])
         elif self.resize:
             x = tf.image.resize(x, self.resize, method="bilinear")
         return x

@@ -45,9 +45,10 @@ def sampler(config: ml_collections.ConfigDict, learner, dataset, split: str, ste
     split 'train' applies all of config.data's preprocessing; any other split is
     meta-test and applies what `config.evaluation.preprocessing` says ('shape': the
     normalization and the resize/pad shapes, never the task variants rand_proj,
-    episode_rand_proj, crop_to_content, episode_pool, shuffle_pixels and filter_classes; 'none': no resize (native
-    size); 'all': everything). Padding (`pad_inputs`, `pad_classes`) applies in every scope: it is the
-    fixed input and output size of a learner such as the baselines, not a task variant.
+    episode_rand_proj, crop_to_content, episode_pool, shuffle_pixels and filter_classes;
+    'none': no resize (native size); 'all': everything). Padding (`pad_inputs`,
+    `pad_classes`) applies in every scope: it is the fixed input and output size of a
+    learner such as the baselines, not a task variant.
     `evaluation.filter_classes` meta-tests on a subset of the classes in any scope."""
     data = per_worker.for_worker(config, worker_index).data
     dataset = per_worker.select(dataset, worker_index)

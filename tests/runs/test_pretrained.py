@@ -151,12 +151,17 @@ def test_shipped_learners_recorded_command_gives_its_config(name):
 
 def apply_overrides(config, tokens):
     """`--config.KEY=VALUE` tokens applied as the command line would (worker_split, a
-    Python literal, else the string); a later token wins."""
+    Python literal, else the string; a plain value for a field that holds a worker_split
+    becomes a one-option worker_split); a later token wins."""
     flat = {}
     for token in tokens:
         if token.startswith("--config.") and "=" in token:
             key, value = token[len("--config."):].split("=", 1)
-            flat[key] = per_worker.as_worker_split(value) or literal_or_string(value)
+            value = per_worker.as_worker_split(value) or literal_or_string(value)
+            if (per_worker.as_worker_split(config[key]) is not None
+                    and per_worker.as_worker_split(value) is None):
+                value = per_worker.WorkerSplit((value,))
+            flat[key] = value
     with config.ignore_type():
         config.update_from_flattened_dict(flat)
 

@@ -27,11 +27,13 @@ from vsml_tf._version import __version__
 from vsml_tf.core.errors import UserError
 from vsml_tf.runs import checkpoints, curves
 
-# The learner VSMLClassifier and classifier_bench use by default: meta-trained on MNIST,
-# its transformations and the synthetic `sum` task with truncated backprop through
-# 4,000-step episodes, and checked not to collapse on 10,000-step streams
-# (docs/experiments/long-horizon.md). `quickstart_digits` starts faster on tiny streams.
-DEFAULT = "long_horizon_4k"
+# The learner VSMLClassifier and classifier_bench use by default: `long_horizon_4k`
+# (truncated backprop through 4,000-step episodes of MNIST, its transformations and the
+# synthetic `sum` task) continued by ES over whole 10,000-step episodes of MNIST and of
+# MNIST rendered like UCI digits, and checked to keep learning over 10,000-step streams of
+# both MNIST and digits (docs/experiments/long-horizon.md). `quickstart_digits` starts
+# faster on tiny streams.
+DEFAULT = "long_horizon_10k"
 
 # $VSML_PRETRAINED_DIR replaces the package's own directory (tests, private collections).
 DATA_DIR = os.environ.get("VSML_PRETRAINED_DIR") or os.path.join(

@@ -153,3 +153,40 @@ def test_a_second_signal_stops_at_once(tmp_path):
     proc.send_signal(signal.SIGINT)
     output, _ = proc.communicate(timeout=60)
     assert proc.returncode == -signal.SIGINT, (seen + output)[-3000:]
+
+
+LONG_CALL = """
+import tensorflow as tf
+from vsml_tf.apps.interrupts import StopRequest
+
+@tf.function
+def spin(n):  # one graph call that runs for hours without returning to Python
+    return tf.while_loop(lambda i: i < n, lambda i: i + 1, [tf.constant(0, tf.int64)])
+
+spin(tf.constant(1, tf.int64))
+with StopRequest():
+    print("in the call", flush=True)
+    spin(tf.constant(10 ** 12, tf.int64))
+print("returned", flush=True)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_second_signal_stops_at_once_inside_one_long_call(sig):
+    """No Python handler runs while the main thread is in one compiled call (an ES
+    iteration of minutes); the second signal still ends the process at once."""
+    proc = subprocess.Popen([sys.executable, "-c", LONG_CALL], cwd=ROOT, env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        seen = _wait_for(proc, "in the call")
+        time.sleep(1)
+        proc.send_signal(sig)
+        time.sleep(1)
+        assert proc.poll() is None, seen  # the first signal only asks
+        proc.send_signal(sig)
+        output, _ = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == -sig, (seen + output)[-3000:]
+    assert "Received %s again: stopping at once." % sig.name in output

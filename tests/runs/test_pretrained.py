@@ -20,7 +20,7 @@ from official_format import require_shared_mnist
 from vsml_tf.apps import evaluate
 from vsml_tf.core.errors import UserError
 from vsml_tf.meta.meta_test import meta_test
-from vsml_tf.runs import builder, curves, loading, per_worker, pretrained, workdir
+from vsml_tf.runs import builder, checkpoints, curves, loading, per_worker, pretrained, workdir
 from vsml_tf.runs.config import base_config
 
 RECHECK_EPISODES = 8
@@ -76,8 +76,10 @@ def test_export_load_and_evaluate_pretrained_cli(tmp_path, monkeypatch):
     assert "tiny: vsml, 2384 meta-parameters" in loading.listing()
     assert loading.horizon("tiny") == max(config.training.episode_length, 12)
     pretrained.export(run, "checked", command="write_workdir", wall_time_s=1.0,
-                      git_commit="0" * 40, horizon=10000)
+                      git_commit="0" * 40, horizon=10000, iterations=4904)
     assert loading.horizon("checked") == 10000
+    assert pretrained.metadata("checked")["iterations"] == 4904
+    assert pretrained.metadata("tiny")["iterations"] == checkpoints.read_latest(run)[1]
     assert "horizon: 10000 steps" in loading.listing()
     shutil.rmtree(pretrained.directory("checked"))
 
@@ -157,9 +159,9 @@ def apply_overrides(config, tokens):
     for token in tokens:
         if token.startswith("--config.") and "=" in token:
             key, value = token[len("--config."):].split("=", 1)
-            value = per_worker.as_worker_split(value) or literal_or_string(value)
-            if (per_worker.as_worker_split(config[key]) is not None
-                    and per_worker.as_worker_split(value) is None):
+            split = per_worker.as_worker_split(value)
+            value = split or literal_or_string(value)
+            if split is None and per_worker.as_worker_split(config[key]) is not None:
                 value = per_worker.WorkerSplit((value,))
             flat[key] = value
     with config.ignore_type():

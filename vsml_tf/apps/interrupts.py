@@ -75,9 +75,10 @@ def _watch(read: int) -> None:
     seen = 0
     try:
         while chunk := os.read(read, 64):
-            seen += sum(byte in SIGNALS for byte in chunk)
-            if seen >= 2:
-                _die_by(next(byte for byte in reversed(chunk) if byte in SIGNALS))
+            for signum in chunk:
+                seen += signum in SIGNALS
+                if seen == 2:
+                    _die_by(signum)
     finally:
         os.close(read)
 

@@ -29,11 +29,13 @@ def main(argv=None) -> None:
     exp.add_argument("--horizon", type=int, default=0, help="the longest stream (steps) "
                      "it was checked to keep learning on (python -m vsml_tf.tools."
                      "stability); default: its longest meta-test or meta-training episodes")
+    exp.add_argument("--iterations", type=int, default=0, help="the iterations of the "
+                     "whole chain of runs in --command; default: the checkpoint's")
     args = parser.parse_args(argv)
     if args.action == "export":
         print(pretrained.export(args.workdir, args.name, args.command, args.wall_time_s,
                                 args.git_commit, args.curves_csv, args.learner,
-                                args.horizon))
+                                args.horizon, args.iterations))
     print(loading.listing())
 
 

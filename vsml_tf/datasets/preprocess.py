@@ -4,8 +4,9 @@ At load time, in NumPy, once: `filter_classes` (a subset of the classes, relabel
 Per drawn example, inside the compiled meta-training step (`Preprocessor`), in order:
 scale to [0, 1] -> `crop_to_content` -> `resize` (`resize_method`) -> `normalize` ->
 `pad_inputs` -> `shuffle_pixels` -> `rand_proj`. Datasets thus stay in memory as compact
-uint8 and one loaded dataset serves every worker's variant; each transform costs O(pixels) per example (the
-projection O(pixels^2)), far below the learner's O(pixels x classes x state^2).
+uint8 and one loaded dataset serves every worker's variant; each transform costs
+O(pixels) per example (the projection O(pixels^2)), far below the learner's
+O(pixels x classes x state^2).
 
 The pixel permutation and the projection matrix are drawn once per worker from
 (seed, worker index) and fixed for the run: a resumed run, or worker i on any host, draws

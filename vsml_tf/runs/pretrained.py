@@ -104,11 +104,13 @@ def window_table(curves_csv: str, learner: str = "") -> dict:
 
 def export(workdir: str, name: str, command: str, wall_time_s: float,
            git_commit: str = "", curves_csv: str = "", learner: str = "",
-           horizon: int = 0) -> str:
+           horizon: int = 0, iterations: int = 0) -> str:
     """Copy a finished vsml-train run (latest checkpoint, config.json, and the meta-test
     of `curves_csv`, default its eval/curves.csv, of its learner labelled `learner` there)
     into DATA_DIR as learner `name`. `horizon` > 0 records the longest stream (steps) it
-    was checked to keep learning on (`tools.stability`); VSMLClassifier warns past it."""
+    was checked to keep learning on (`tools.stability`); VSMLClassifier warns past it.
+    `iterations` > 0 records the iterations of a whole chain of runs (`command`), where
+    the checkpoint counts only the last run's."""
     with open(os.path.join(workdir, "config.json")) as f:
         config = json.load(f)
     theta, iteration = checkpoints.read_latest(workdir)
@@ -122,7 +124,7 @@ def export(workdir: str, name: str, command: str, wall_time_s: float,
         json.dump(config, f, indent=2, sort_keys=True)
     np.savez_compressed(os.path.join(out, "meta_params.npz"), meta_params=theta)
     meta = {"name": name, "learner": config["learner"], "command": command,
-            "iterations": iteration, "wall_time_s": round(float(wall_time_s), 1),
+            "iterations": iterations or iteration, "wall_time_s": round(float(wall_time_s), 1),
             "seed": config["seed"], "package_version": package_version,
             "git_commit": git_commit, "num_meta_params": int(theta.size),
             "meta_test": window_table(curves_csv or os.path.join(workdir, "eval",

@@ -13,7 +13,7 @@ from vsml_tf.learners.network import VSMLNetwork
 from vsml_tf.meta.estimators import AntitheticES
 from vsml_tf.meta.runner import EpisodeRunner
 from vsml_tf.meta.trainer import Curriculum, MetaTrainer, shard_pieces
-from vsml_tf.runs import builder, per_worker
+from vsml_tf.runs import builder, loading, per_worker
 
 
 def copy_state(source: MetaTrainer, target: MetaTrainer):
@@ -140,6 +140,33 @@ def test_shards_with_the_same_episodes_share_one_compiled_piece(monkeypatch):
     separate = builder.build_trainer(config)
     np.testing.assert_array_equal(theta_after_two(separate), shared_theta)
     assert sum(key[0] == "evaluate" for key in separate._piece_fns) == 4
+
+
+def test_each_shard_meta_trains_on_its_own_episode_length():
+    """training.episode_length=worker_split([4, 6]): shard 0's ES losses are those of a
+    run with 4-step episodes, shard 1's those of a run with 6-step episodes (same theta,
+    seed and iteration), and the config's horizon is its longest length."""
+    from configs.testing import get_config
+
+    def config_with(length):
+        config = get_config()
+        config.training.num_shards = 2
+        config.training.jit_compile = False
+        with config.ignore_type():
+            config.training.episode_length = length
+        return config
+
+    mixed = builder.build_trainer(config_with(per_worker.worker_split([4, 6])))
+    assert [mixed.samplers[i].steps for i in range(2)] == [4, 6]
+    pairs = [tf.range(0, 2), tf.range(2, 4)]  # 4 pairs in 2 shards
+    for shard, length in enumerate([4, 6]):
+        plain = builder.build_trainer(config_with(length))
+        args = (mixed.theta, mixed.seed, tf.constant(0), pairs[shard])
+        got, _ = mixed.estimator.evaluate(*args, mixed.samplers[shard])
+        want, _ = plain.estimator.evaluate(*args, plain.samplers[shard])
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    assert loading.config_horizon(config_with(per_worker.worker_split([4, 60]))) == 60
+    assert loading.config_horizon(config_with("worker_split([4, 6])")) == 12  # evaluation
 
 
 @pytest.mark.slow

@@ -155,11 +155,15 @@ def build_learner(config: ml_collections.ConfigDict, replicas: int = 1):
     return learner, samplers
 
 
-def training_samplers(config, learner, steps: int, count: int) -> ShardSamplers:
-    """The meta-training episodes (`steps` long) of each of `count` shards."""
+def training_samplers(config, learner, steps, count: int) -> ShardSamplers:
+    """The meta-training episodes of each of `count` shards, `steps` long; a worker_split
+    of lengths gives each shard its own horizon (long cheap episodes on one shard, the
+    horizon a table measures on another)."""
+    length = lambda shard: int(per_worker.select(steps, shard))
     return ShardSamplers(lambda shard: sampler(config, learner, config.data.dataset,
-                                               "train", steps, worker_index=shard), count,
-                         key=lambda shard: same_episodes_key(config, shard))
+                                               "train", length(shard), worker_index=shard),
+                         count,
+                         key=lambda shard: (same_episodes_key(config, shard), length(shard)))
 
 
 def same_episodes_key(config, worker_index: int) -> tuple:

@@ -124,7 +124,8 @@ def base_config() -> ml_collections.ConfigDict:
                                    # iteration 0); 'clone': clone online SGD first
                                    # (config.clone; needs presets.CLONE_NETWORK)
         num_iterations=10_001,     # meta-training iterations (0: meta-test only)
-        episode_length=500,        # steps per meta-training episode
+        episode_length=500,        # steps per meta-training episode (a worker_split:
+                                   # each shard its own length)
         loss_type="mean",          # 'mean' over all steps or 'last' step only
         learning_rate_decay="none",  # 'none', or 'cosine': Adam's rate (es. / gradient.
                                    # learning_rate) decays to 0 over num_iterations (after

@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from vsml_tf.core.errors import MissingFileError, UserError
-from vsml_tf.runs import checkpoints, pretrained, workdir
+from vsml_tf.runs import checkpoints, per_worker, pretrained, workdir
 
 SHIPPED, WORKDIR = "shipped", "workdir"
 
@@ -131,7 +131,8 @@ def metadata(source: str | os.PathLike | Source) -> dict:
 
 def config_horizon(config: ml_collections.ConfigDict) -> int:
     """The longest episodes (steps) a run's config meta-trains or meta-tests on."""
-    return int(max(config.training.episode_length, config.evaluation.episode_length))
+    lengths = [config.training.episode_length, config.evaluation.episode_length]
+    return int(max(max(per_worker.options(n)) for n in lengths))
 
 
 def horizon(source: str | os.PathLike | Source) -> int:

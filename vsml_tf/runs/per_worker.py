@@ -117,6 +117,12 @@ def select(value, worker_index: int):
     return value if split is None else split.select(worker_index)
 
 
+def options(value) -> tuple:
+    """Every value some worker takes: a worker_split's options, else (value,)."""
+    split = as_worker_split(value)
+    return (value,) if split is None else split.options
+
+
 def splits(config: ml_collections.ConfigDict, prefix: str = "") -> dict[str, WorkerSplit]:
     """{'data.rand_proj': WorkerSplit, ...}: every per-worker value in `config`."""
     out = {}

@@ -47,8 +47,9 @@ def learner_throughput(config, repeats: int = 3) -> dict:
 
     trainer = builder.build_trainer(config)
     seconds = _time(trainer.step, repeats)
-    examples = (trainer.estimator.episodes_per_iteration * config.training.episode_length
-                * config.data.batch_size)
+    shards = trainer.samplers  # each shard's episodes have their own length
+    examples = (trainer.estimator.episodes_per_iteration // len(shards)
+                * sum(s.steps for s in shards) * config.data.batch_size)
     return dict(examples_per_second=examples / seconds, seconds_per_call=seconds,
                 examples_per_call=examples)
 

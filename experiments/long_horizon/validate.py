@@ -5,6 +5,11 @@ MNIST's *train* split (images 50,000-59,999; meta-test uses the test split):
   mnist    the 10,000 images at native size (28x28), each seen about once;
   renders  400 of them rendered like UCI digits (cropped to the square around the ink,
            binarized, 8x8 block averages), seen 25 times: the stream that slides.
+And two short-horizon streams (`--streams=sum,tabular`; 32 episodes of 100 steps, seed 0;
+printed: accuracy over steps 0-19 and 0-99):
+  sum      the `sum` task's *train* pool (meta-test uses its test pool);
+  tabular  make_classification tasks like classifier_bench's stream but with
+           random_state 1-4 (classifier_bench uses 0), 30 features, 5 classes.
 
     python experiments/long_horizon/validate.py --data_dir=DIR LEARNER [LEARNER ...]
 
@@ -47,16 +52,38 @@ def streams(data_dir):
             "renders": (np.stack([render(im) for im in images[pool]]), labels[pool])}
 
 
+def short_streams():
+    from sklearn.datasets import make_classification
+
+    from vsml_tf.datasets.synthetic import sum_sign
+
+    train = sum_sign("train")
+    tables = [make_classification(n_samples=500, n_features=30, n_informative=15,
+                                  n_redundant=5, n_classes=5, n_clusters_per_class=1,
+                                  random_state=seed) for seed in range(1, 5)]
+    return {"sum": [(train.images.reshape(len(train.images), -1), train.labels)],
+            "tabular": [(X.astype(np.float32), y) for X, y in tables]}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("learners", nargs="+")
     parser.add_argument("--data_dir", default="../shared/data")
     parser.add_argument("--streams", default="mnist,renders")
     args = parser.parse_args()
-    data = streams(args.data_dir)
+    wanted = args.streams.split(",")
+    data = streams(args.data_dir) if {"mnist", "renders"} & set(wanted) else {}
+    data.update(short_streams())
     for name in args.learners:
         learner = load_learner(name)
-        for stream in args.streams.split(","):
+        for stream in wanted:
+            if stream in ("sum", "tabular"):
+                curve = np.mean([learner.meta_test(d, episodes=32 // len(data[stream]),
+                                                   steps=100, seed=0).curve
+                                 for d in data[stream]], axis=0)
+                print(f"{name} {stream:8s} 0-19 {curve[:20].mean():.3f} "
+                      f"0-99 {curve.mean():.3f}", flush=True)
+                continue
             curve = learner.meta_test(data[stream], episodes=8, steps=10_000, seed=0).curve
             windows = curve.reshape(10, 1000).mean(1)
             drop = max(0.0, float(np.max(windows[:-1] - windows[1:])))

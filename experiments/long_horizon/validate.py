@@ -72,12 +72,13 @@ def main():
     parser.add_argument("--streams", default="mnist,renders")
     args = parser.parse_args()
     wanted = args.streams.split(",")
-    data = streams(args.data_dir) if {"mnist", "renders"} & set(wanted) else {}
-    data.update(short_streams())
+    short = {"sum", "tabular"}
+    data = streams(args.data_dir) if set(wanted) - short else {}
+    data.update(short_streams() if short & set(wanted) else {})
     for name in args.learners:
         learner = load_learner(name)
         for stream in wanted:
-            if stream in ("sum", "tabular"):
+            if stream in short:
                 curve = np.mean([learner.meta_test(d, episodes=32 // len(data[stream]),
                                                    steps=100, seed=0).curve
                                  for d in data[stream]], axis=0)

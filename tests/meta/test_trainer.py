@@ -169,6 +169,40 @@ def test_each_shard_meta_trains_on_its_own_episode_length():
     assert loading.config_horizon(config_with("worker_split([4, 6])")) == 12  # evaluation
 
 
+def test_shard_ranks_weigh_each_shards_pairs_by_their_own_ranks():
+    """es.fitness_shaping='shard_centered_rank' with 2 shards: the trainer's gradient is
+    the ES estimate from each shard's losses ranked alone (computed here from the
+    gathered losses in NumPy), and differs from global ranks."""
+    from configs.testing import get_config
+
+    config = get_config()
+    config.training.num_shards = 2
+    config.training.jit_compile = False
+    config.es.fitness_shaping = "shard_centered_rank"
+    trainer = builder.build_trainer(config)
+    assert trainer.estimator.num_shards == 2
+    est, theta = trainer.estimator, tf.convert_to_tensor(trainer.theta)
+    seed, it = trainer.seed, tf.constant(0, tf.int64)
+    p = est.num_members
+    ids = [tf.range(0, p // 2), tf.range(p // 2, p)]
+    losses = np.concatenate([est.evaluate(theta, seed, it, ids[s], trainer.samplers[s])[0]
+                             for s in range(2)])
+    ranked = []
+    for block in np.split(losses, 2):
+        r = np.argsort(np.argsort(block.reshape(-1), kind="stable"), kind="stable")
+        ranked.append((r / (block.size - 1) - 0.5).reshape(block.shape))
+    ranked = np.concatenate(ranked)
+    eps = est.noise(seed, it, tf.range(p)).numpy()
+    want = eps.T @ (ranked[:, 0] - ranked[:, 1]) / (2 * est.sigma) / p
+    got = sum(est.gradient_sum(theta, seed, it, ids[s], tf.constant(losses), None)
+              for s in range(2))
+    np.testing.assert_allclose(est.finalize(got, theta), want, rtol=1e-4, atol=1e-6)
+    est.fitness_shaping = "centered_rank"
+    other = sum(est.gradient_sum(theta, seed, it, ids[s], tf.constant(losses), None)
+                for s in range(2))
+    assert not np.allclose(other, got)
+
+
 @pytest.mark.slow
 def test_cosine_decay_follows_the_curriculum_and_reaches_zero_at_the_end():
     """training.learning_rate_decay='cosine': the curriculum's rate for its iterations,

@@ -112,6 +112,7 @@ class MetaTrainer:
         self.num_shards = len(samplers)
         self.jit_compile = jit_compile
         shard_pieces(0, self.replicas.count, estimator.num_members, self.num_shards)
+        estimator.num_shards = self.num_shards
         if self.curriculum:
             if len(self.curriculum.samplers) != self.num_shards:
                 raise ValueError("A curriculum needs one sampler per shard.")

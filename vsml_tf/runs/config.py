@@ -142,7 +142,8 @@ def base_config() -> ml_collections.ConfigDict:
         population_size=1024,      # antithetic pairs (2x members)
         sigma=0.05,                # noise std: a pair's members are theta +- sigma * eps
         learning_rate=0.025,       # Adam's learning rate
-        fitness_shaping="none",    # an es.FITNESS_SHAPINGS name: 'none', 'centered_rank'
+        fitness_shaping="none",    # an es.FITNESS_SHAPINGS name: 'none', 'centered_rank',
+        #   'shard_centered_rank' (ranks within each shard: every task an equal say)
         weight_decay=0.0,          # adds weight_decay * theta to the gradient estimate
         clip_norm=0.0,             # clip the estimate's global norm; 0 disables
     ))

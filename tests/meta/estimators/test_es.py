@@ -56,6 +56,20 @@ def test_centered_ranks_match_scipy():
         es.shape_fitness(x, "rank")
 
 
+def test_shard_centered_ranks_rank_each_shard_alone():
+    """Ranks within each shard's block of pairs: a shard whose losses are 100x larger
+    (a longer task) takes no more of [-0.5, 0.5] than the others."""
+    g = np.random.default_rng(3)
+    x = g.normal(size=(6, 2)).astype(np.float32) * np.array([[1], [1], [1], [100], [100],
+                                                                [100]], np.float32)
+    shaped = es.shape_fitness(x, "shard_centered_rank", num_shards=2).numpy()
+    for block in (slice(0, 3), slice(3, 6)):
+        expected = (scipy.stats.rankdata(x[block].reshape(-1)) - 1) / 5 - 0.5
+        np.testing.assert_allclose(shaped[block].reshape(-1), expected, atol=1e-6)
+    np.testing.assert_array_equal(es.shape_fitness(x, "shard_centered_rank", 1),
+                                  es.shape_fitness(x, "centered_rank"))
+
+
 def test_weight_decay_and_clipping():
     theta = tf.constant([3.0, 4.0])
     grad = es.finalize_gradient(tf.constant([2.0, 0.0]), 2, theta, weight_decay=0.1)

@@ -35,6 +35,7 @@ class Estimator:
         self.runner = runner
         self.num_members = num_members
         self.loss_type = loss_type
+        self.num_shards = 1  # the meta-trainer's: members fall into this many equal shards
 
     @property
     def episodes_per_iteration(self) -> int:

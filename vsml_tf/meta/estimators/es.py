@@ -5,7 +5,9 @@ episode; the gradient of the expected loss is estimated as
 
     g = 1/P sum_j eps_j (L+_j - L-_j) / (2 sigma)
 
-optionally with losses replaced by centered ranks. Functions return *sums* over the pairs
+optionally with losses replaced by centered ranks, over the whole population or within
+each shard (so that every task of a per-worker mix has an equal say whatever the scale of
+its loss). Functions return *sums* over the pairs
 they are given, so a population sharded over replicas adds up to the same estimate.
 """
 
@@ -33,15 +35,23 @@ def centered_ranks(losses):
     return tf.reshape(shaped, tf.shape(losses))
 
 
-FITNESS_SHAPINGS = Registry("es.fitness_shaping", {
-    "none": lambda losses: losses,
-    "centered_rank": centered_ranks,
+def shard_centered_ranks(losses, num_shards: int):
+    """Centered ranks within each of `num_shards` equal blocks of rows (the shards)."""
+    blocks = tf.split(losses, num_shards, axis=0)
+    return tf.concat([centered_ranks(block) for block in blocks], axis=0)
+
+
+FITNESS_SHAPINGS = Registry("es.fitness_shaping", {  # (losses, num_shards) -> fitness
+    "none": lambda losses, num_shards: losses,
+    "centered_rank": lambda losses, num_shards: centered_ranks(losses),
+    "shard_centered_rank": shard_centered_ranks,
 })
 
 
-def shape_fitness(losses, shaping: str):
-    """losses [p, 2] (columns '+', '-') -> shaped values of the same shape."""
-    return FITNESS_SHAPINGS.lookup(shaping)(losses)
+def shape_fitness(losses, shaping: str, num_shards: int = 1):
+    """losses [p, 2] (columns '+', '-'), rows cut into `num_shards` equal shards -> shaped
+    values of the same shape."""
+    return FITNESS_SHAPINGS.lookup(shaping)(losses, num_shards)
 
 
 def gradient_sum(eps, fitness, sigma: float):
@@ -65,7 +75,8 @@ class AntitheticES(Estimator):
 
         g = 1/P sum_j eps_j (f(L+_j) - f(L-_j)) / (2 sigma) + weight_decay theta
 
-    with f the fitness shaping of all 2P losses; then optional norm clipping."""
+    with f the fitness shaping of all 2P losses (or of each shard's); then optional norm
+    clipping."""
 
     CONFIG_SECTION = "es"
     MEMBERS = "population_size"
@@ -101,7 +112,7 @@ class AntitheticES(Estimator):
     def gradient_sum(self, theta, seed, iteration, pair_ids, all_losses, grad_sum):
         """sum_j eps_j (f+_j - f-_j) / (2 sigma) over `pair_ids` (a contiguous range),
         the noise redrawn from its seeds rather than kept."""
-        fitness = shape_fitness(all_losses, self.fitness_shaping)
+        fitness = shape_fitness(all_losses, self.fitness_shaping, self.num_shards)
         first = pair_ids[0]
         fitness = fitness[first:first + pair_ids.shape[0]]
         return gradient_sum(self.noise(seed, iteration, pair_ids), fitness, self.sigma)

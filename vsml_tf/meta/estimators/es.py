@@ -7,8 +7,8 @@ episode; the gradient of the expected loss is estimated as
 
 optionally with losses replaced by centered ranks, over the whole population or within
 each shard (so that every task of a per-worker mix has an equal say whatever the scale of
-its loss). Functions return *sums* over the pairs
-they are given, so a population sharded over replicas adds up to the same estimate.
+its loss). Functions return *sums* over the pairs they are given, so a population sharded
+over replicas adds up to the same estimate.
 """
 
 from __future__ import annotations

@@ -21,10 +21,14 @@ from vsml_tf.runs import builder
 @pytest.mark.distributed
 @pytest.mark.parametrize("config", ["configs/quickstart.py:es", "configs/gradient.py",
                                     "configs/gradient.py --config.gradient.truncation=20",
+                                    "configs/quickstart.py:es --config.es.fitness_shaping="
+                                    "shard_centered_rank --config.training.episode_length="
+                                    "worker_split([50,100],repeat=4)",
                                     "configs/quickstart.py --config.clone.iterations=20"])
 def test_mirrored_and_multi_worker_equal_one_replica_bit_for_bit(tmp_path, config):
-    """The shipped configs (ES, backprop, and the quickstart's clone made in every
-    process, then backprop), not a toy one: on the ln(10) plateau ES turns last-bit
+    """The shipped configs (ES, also with ranks per shard over shards of two episode
+    lengths; backprop, also truncated; the quickstart's clone made in every process, then
+    backprop), not a toy one: on the ln(10) plateau ES turns last-bit
     differences of the losses into Adam-sized steps, so only identical computations give
     identical meta-parameters."""
     config, *extra = config.split()

@@ -28,9 +28,9 @@ from vsml_tf.runs import builder
 def test_mirrored_and_multi_worker_equal_one_replica_bit_for_bit(tmp_path, config):
     """The shipped configs (ES, also with ranks per shard over shards of two episode
     lengths; backprop, also truncated; the quickstart's clone made in every process, then
-    backprop), not a toy one: on the ln(10) plateau ES turns last-bit
-    differences of the losses into Adam-sized steps, so only identical computations give
-    identical meta-parameters."""
+    backprop), not a toy one: on the ln(10) plateau ES turns last-bit differences of the
+    losses into Adam-sized steps, so only identical computations give identical
+    meta-parameters."""
     config, *extra = config.split()
     args = [f"--config={config}", *extra, "--config.training.num_iterations=3",
             "--config.checkpoint.every=1", "--config.evaluation.every=0",
